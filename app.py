@@ -1,0 +1,574 @@
+"""Stream audio into a phone call: a Python/Flask port of Vonage's Node.js sample.
+
+The file reads in the order a call lives:
+  1. settings          read and check every setting once, at start-up
+  2. Voice API client  the Vonage SDK, pointed at VONAGE_API_HOST
+  3. answer NCCO       a greeting, then silence that keeps the line open
+  4. GET /call         ring TO_NUMBER from VONAGE_NUMBER
+  5. event webhook     on `answered`, start the music; on a final status, forget the call
+  6. hang-up timer     STREAM_SECONDS after the music starts, stop it and hang up
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import sched
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from dotenv import load_dotenv
+from flask import Flask, jsonify, request, send_from_directory
+from urllib3.exceptions import ReadTimeoutError
+from vonage import Auth, HttpClientOptions, Vonage, VonageError
+from vonage_http_client import AuthenticationError, HttpRequestError
+from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, Stream, Talk, ToPhone, Voice
+
+log = logging.getLogger("stream_audio")
+
+PROJECT_DIR = Path(__file__).resolve().parent
+PUBLIC_DIR = PROJECT_DIR / "public"
+
+# Room after STREAM_SECONDS for the greeting and the Voice API's own latency;
+# the NCCO and the call's length_timer both end the call this long after the window.
+CALL_MARGIN_SECONDS = 10
+MAX_LENGTH_TIMER_SECONDS = 7200
+VOICE_API_WORKERS = 8
+
+
+# --- 1. Settings ---------------------------------------------------------------
+
+# The names the original blog post used, still honoured so an old .env keeps working.
+LEGACY_NAMES = {
+    "VONAGE_APPLICATION_ID": "NEXMO_APPLICATION_ID",
+    "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "NEXMO_APPLICATION_PRIVATE_KEY_PATH",
+    "VONAGE_NUMBER": "NEXMO_NUMBER",
+    "VONAGE_API_KEY": "NEXMO_API_KEY",
+    "VONAGE_API_SECRET": "NEXMO_API_SECRET",
+}
+PHONE_NUMBER = re.compile(r"[1-9][0-9]{6,14}")
+API_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+class SettingsError(Exception):
+    """Every problem with the settings, reported together so one edit fixes them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        lines = [f"Cannot start: {len(self.problems)} setting(s) need attention."]
+        lines += [f"  - {problem}" for problem in self.problems]
+        lines.append("Set them in the environment or in .env (see .env.example for each one).")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Settings:
+    application_id: str
+    private_key: str = field(repr=False)
+    vonage_number: str
+    to_number: str
+    base_url: str
+    stream_seconds: float = 20.0
+    port: int = 3000
+    api_host: str = "api.nexmo.com"
+    api_timeout: int = 10
+    api_key: str = ""
+    api_secret: str = field(default="", repr=False)
+    signature_secret: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read settings from `env`, raising SettingsError that names every bad one."""
+        problems: list[str] = []
+
+        def get(name: str) -> str:
+            return (env.get(name) or env.get(LEGACY_NAMES.get(name, ""), "")).strip()
+
+        def required(name: str) -> str:
+            value = get(name)
+            if not value:
+                problems.append(f"{name} is not set")
+            return value
+
+        def phone_number(name: str) -> str:
+            value = required(name)
+            digits = value.removeprefix("+")
+            if value and not PHONE_NUMBER.fullmatch(digits):
+                problems.append(
+                    f"{name} {value!r} is not a phone number: use 7-15 digits in E.164 form, "
+                    "country code first, e.g. 447700900000"
+                )
+            return digits
+
+        def number(name: str, default: float, kind: type, most: float) -> Any:
+            text = get(name)
+            if not text:
+                return default
+            try:
+                value = kind(text)
+            except ValueError:
+                value = math.nan
+            if not 0 < value <= most:
+                what = "a whole number" if kind is int else "a number"
+                problems.append(f"{name} {text!r} must be {what} above 0 and at most {most:g}")
+                return default
+            return value
+
+        application_id = required("VONAGE_APPLICATION_ID")
+        private_key = _read_private_key(get("VONAGE_APPLICATION_PRIVATE_KEY_PATH") or "private.key", problems)
+        vonage_number = phone_number("VONAGE_NUMBER")
+        to_number = phone_number("TO_NUMBER")
+        base_url = _base_url(required("BASE_URL"), problems)
+        stream_seconds = number("STREAM_SECONDS", 20.0, float, MAX_LENGTH_TIMER_SECONDS - CALL_MARGIN_SECONDS)
+        port = number("PORT", 3000, int, 65535)
+        api_timeout = number("VONAGE_API_TIMEOUT", 10, int, 120)
+        api_host = get("VONAGE_API_HOST") or "api.nexmo.com"
+        if not API_HOST.fullmatch(api_host):
+            problems.append(f"VONAGE_API_HOST {api_host!r} must be host[:port], without https://")
+        if problems:
+            raise SettingsError(problems)
+        return cls(
+            application_id=application_id,
+            private_key=private_key,
+            vonage_number=vonage_number,
+            to_number=to_number,
+            base_url=base_url,
+            stream_seconds=stream_seconds,
+            port=port,
+            api_host=api_host,
+            api_timeout=api_timeout,
+            api_key=get("VONAGE_API_KEY"),
+            api_secret=get("VONAGE_API_SECRET"),
+            signature_secret=get("VONAGE_SIGNATURE_SECRET"),
+        )
+
+    @property
+    def length_timer(self) -> int:
+        """Seconds Vonage lets the call run after `answered`, even if this app dies."""
+        return math.ceil(self.stream_seconds) + CALL_MARGIN_SECONDS
+
+
+def _read_private_key(path_setting: str, problems: list[str]) -> str:
+    path = Path(path_setting)
+    if not path.is_absolute():
+        path = PROJECT_DIR / path
+    name = "VONAGE_APPLICATION_PRIVATE_KEY_PATH"
+    try:
+        pem = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not a text file"
+        problems.append(f"{name}: cannot read the private key at {path} ({reason})")
+        return ""
+    try:
+        Auth(application_id="settings-check", private_key=pem).generate_application_jwt()
+    # The SDK hands the key to PyJWT and cryptography, whose errors differ by what is
+    # wrong with it; any of them means the file cannot sign Voice API requests.
+    except Exception:
+        problems.append(
+            f"{name}: {path} is not a usable private key; expected the PEM file Vonage gave you, "
+            "beginning -----BEGIN PRIVATE KEY-----"
+        )
+        return ""
+    return pem
+
+
+def _base_url(value: str, problems: list[str]) -> str:
+    url = value.rstrip("/")
+    parts = urlsplit(url)
+    if value and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment):
+        problems.append(
+            f"BASE_URL {value!r} must be the public http(s) URL of this server, e.g. https://abc123.ngrok.app"
+        )
+    return url
+
+
+# --- 2. Voice API client ---------------------------------------------------------
+
+def make_voice_client(settings: Settings) -> Voice:
+    auth = Auth(application_id=settings.application_id, private_key=settings.private_key)
+    options = HttpClientOptions(
+        api_host=settings.api_host,
+        timeout=settings.api_timeout,
+        # One attempt per request, so a stalled Voice API costs at most `timeout`;
+        # the SDK still retries a pooled connection the server had closed.
+        max_retries=0,
+        pool_maxsize=VOICE_API_WORKERS + 2,
+    )
+    return Vonage(auth, options).voice
+
+
+def explain_voice_api_failure(error: Exception, timeout: int) -> tuple[int, str]:
+    """The HTTP status to give whoever asked (502 or 504) and a plain-words reason."""
+    if isinstance(error, AuthenticationError):
+        return 502, (
+            "The Voice API refused this app's credentials (401 Unauthorized). Check VONAGE_APPLICATION_ID "
+            "and that VONAGE_APPLICATION_PRIVATE_KEY_PATH is that application's private key."
+        )
+    if isinstance(error, HttpRequestError):
+        status = error.response.status_code
+        detail = _vonage_error_detail(error.response)
+        if status == 403:
+            hint = "Check the account may call this number (trial accounts can only call verified numbers)."
+        elif status == 429:
+            hint = "Too many requests: wait a moment and try again."
+        elif status >= 500:
+            hint = "The fault is on Vonage's side: try again shortly."
+        else:
+            hint = "Check TO_NUMBER, VONAGE_NUMBER and BASE_URL."
+        return 502, f"The Voice API answered {status} ({detail}). {hint}"
+    if _is_timeout(error):
+        return 504, f"The Voice API did not answer within {timeout} s. Try again; check VONAGE_API_HOST if it persists."
+    if isinstance(error, requests.ConnectionError):
+        return 502, "Could not reach the Voice API. Check this machine's network connection and VONAGE_API_HOST."
+    return 502, "The Voice API gave an answer this app could not understand."
+
+
+def _vonage_error_detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+        return str(body.get("detail") or body.get("title") or response.reason)
+    except (ValueError, AttributeError):
+        return response.reason or "no reason given"
+
+
+def _is_timeout(error: Exception) -> bool:
+    # requests reports a read timeout on PUT and DELETE as a ConnectionError once
+    # urllib3's (zero) retries are spent, so look at the cause as well as the type.
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.Timeout) or isinstance(reason, ReadTimeoutError)
+
+
+# The SDK raises its own errors for HTTP failures, requests' for the network, and a
+# ValueError (pydantic's) or TypeError when a success answer lacks the fields it models.
+VOICE_API_ERRORS = (VonageError, requests.RequestException, ValueError, TypeError)
+
+
+# --- 3. Answer NCCO and audio ----------------------------------------------------
+
+GREETING = "<speak>Please hold to listen to some music.<break time='1s' /></speak>"
+
+
+def answer_ncco(base_url: str, stream_seconds: float, silence_seconds: float) -> list[dict]:
+    """The greeting, then enough loops of silence to keep the call open past the window."""
+    loops = math.ceil((stream_seconds + CALL_MARGIN_SECONDS) / silence_seconds)
+    actions = [
+        Talk(text=GREETING, language="en-US", style=0),
+        Stream(streamUrl=[f"{base_url}/audio/silence.mp3"], loop=loops),
+    ]
+    return [action.model_dump(mode="json", exclude_none=True) for action in actions]
+
+
+# (samples per frame, frame-size factor, bitrates in kbit/s, sample rates) for Layer III,
+# by the header's version bits: 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5.
+_MPEG_LAYER3 = {
+    3: (1152, 144, (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320), (44100, 48000, 32000)),
+    2: (576, 72, (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160), (22050, 24000, 16000)),
+    0: (576, 72, (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160), (11025, 12000, 8000)),
+}
+
+
+def mp3_duration(path: Path) -> float:
+    """Seconds of audio in an MP3 file, by walking its frame headers.
+
+    The app's own packages cannot read MP3, and the NCCO's loop count must come
+    from the silence file's real length; the tests check this against mutagen.
+    """
+    data = path.read_bytes()
+    offset = 0
+    if data[:3] == b"ID3":
+        offset = 10 + int.from_bytes(bytes(b & 0x7F for b in data[6:10]), "big")
+    samples = 0
+    sample_rate = 0
+    while offset + 4 <= len(data):
+        b1, b2 = data[offset + 1], data[offset + 2]
+        version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
+        if data[offset] != 0xFF or b1 & 0xE0 != 0xE0 or layer != 1 or version not in _MPEG_LAYER3:
+            break
+        per_frame, factor, bitrates, rates = _MPEG_LAYER3[version]
+        bitrate_index, rate_index = b2 >> 4, (b2 >> 2) & 3
+        if bitrate_index in (0, 15) or rate_index == 3:
+            break
+        sample_rate = rates[rate_index]
+        offset += factor * bitrates[bitrate_index] * 1000 // sample_rate + ((b2 >> 1) & 1)
+        samples += per_frame
+    if not samples:
+        raise ValueError("no MPEG Layer III frames found")
+    return samples / sample_rate
+
+
+# --- The application ---------------------------------------------------------------
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app. Without `settings`, read them from the environment and .env."""
+    if settings is None:
+        load_dotenv(PROJECT_DIR / ".env")
+        settings = Settings.from_env(os.environ)
+    try:
+        silence_seconds = mp3_duration(PUBLIC_DIR / "silence.mp3")
+    except (OSError, ValueError) as error:
+        raise SettingsError([f"public/silence.mp3 is unusable ({error}); rebuild it with `make audio`"]) from None
+    # The SDK logs request headers, JWT included, at DEBUG: keep it above that.
+    logging.getLogger("vonage").setLevel(logging.INFO)
+
+    app = Flask(__name__)
+    calls = CallFlow(settings, make_voice_client(settings))
+    app.extensions["call_flow"] = calls
+    ncco = answer_ncco(settings.base_url, settings.stream_seconds, silence_seconds)
+
+    @app.get("/audio/answer.json")
+    def answer():
+        log.info("call %s: Vonage fetched the answer NCCO", request.args.get("uuid", "(no uuid given)"))
+        return jsonify(ncco)
+
+    @app.get("/audio/<path:filename>")
+    def audio(filename: str):
+        return send_from_directory(PUBLIC_DIR, filename, max_age=360000)
+
+    # --- 4. GET /call ---
+    @app.get("/call")
+    def place_call():
+        try:
+            uuid = calls.place_call()
+        except VOICE_API_ERRORS as error:
+            status, reason = explain_voice_api_failure(error, settings.api_timeout)
+            return jsonify(error=reason), status
+        return jsonify(
+            uuid=uuid,
+            to=settings.to_number,
+            message=f"Ringing {settings.to_number} from {settings.vonage_number}. Once answered, "
+            f"music plays for {settings.stream_seconds:g} s, then the call ends.",
+        )
+
+    # --- 5. The event webhook ---
+    @app.post("/webhooks/events")
+    def event_webhook():
+        event = request.get_json(silent=True)
+        if not isinstance(event, dict):
+            log.warning("event webhook: refused a body that is not a JSON object")
+            return jsonify(error="Expected a JSON object with Content-Type: application/json"), 400
+        uuid = event.get("uuid") or event.get("call_uuid")
+        status = event.get("status")
+        if not isinstance(uuid, str) or not isinstance(status, str):
+            log.warning("event webhook: refused an event without a string uuid and status")
+            return jsonify(error="An event needs a string `uuid` and a string `status`"), 400
+        calls.on_event(uuid, status)
+        return "", 204
+
+    return app
+
+
+# --- 5-6. The call flow: events, the music stream and the timed hang-up -----------
+
+FINAL_STATUSES = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
+
+
+@dataclass(eq=False)
+class Call:
+    uuid: str
+    answered: bool = False
+    streaming: bool = False
+    ended: bool = False
+    hangup: sched.Event | None = None
+
+
+class CallFlow:
+    """The calls this app placed, and what it does for each as events arrive.
+
+    Webhook requests only update this table and hand Voice API work to a small pool
+    of threads, so Vonage never waits on the Voice API for its answer.
+    """
+
+    def __init__(self, settings: Settings, voice: Voice) -> None:
+        self._settings = settings
+        self._voice = voice
+        self._music_url = f"{settings.base_url}/audio/music.mp3"
+        self._calls: dict[str, Call] = {}
+        self._lock = threading.Lock()
+        self._workers = ThreadPoolExecutor(VOICE_API_WORKERS, thread_name_prefix="voice-api")
+        self._timer = HangupTimer()
+
+    def place_call(self) -> str:
+        """Ring TO_NUMBER; return the new call's uuid. Raises one of VOICE_API_ERRORS."""
+        s = self._settings
+        call_request = CreateCallRequest(
+            to=[ToPhone(number=s.to_number)],
+            from_=Phone(number=s.vonage_number),
+            answer_url=[f"{s.base_url}/audio/answer.json"],
+            event_url=[f"{s.base_url}/webhooks/events"],
+            length_timer=s.length_timer,
+        )
+        started = time.monotonic()
+        try:
+            response = self._voice.create_call(call_request)
+        except VOICE_API_ERRORS as error:
+            reason = explain_voice_api_failure(error, s.api_timeout)[1]
+            log.error("call to %s: POST /v1/calls failed after %s: %s", s.to_number, _since(started), reason)
+            raise
+        with self._lock:
+            self._calls[response.uuid] = Call(response.uuid)
+        log.info(
+            "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
+            response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
+        )
+        return response.uuid
+
+    def on_event(self, uuid: str, status: str) -> None:
+        """Act on one Voice API event; never blocks on the Voice API."""
+        with self._lock:
+            call = self._calls.get(uuid)
+            if call is None:
+                log.info("call %s: event %s for a call this app is not handling; nothing sent", uuid, status)
+            elif status == "answered" and call.answered:
+                log.info("call %s: repeated answered event; the music is already arranged, nothing sent", uuid)
+            elif status == "answered":
+                call.answered = True
+                log.info("call %s: answered; starting the music", uuid)
+                self._workers.submit(self._start_music, call)
+            elif status in FINAL_STATUSES:
+                call.ended = True
+                del self._calls[uuid]
+                cancelled = call.hangup is not None and self._timer.cancel(call.hangup)
+                log.info(
+                    "call %s: %s; %s", uuid, status,
+                    "pending hang-up cancelled, nothing more sent" if cancelled else "nothing more to send",
+                )
+            else:
+                log.info("call %s: %s", uuid, status)
+
+    def close(self) -> None:
+        """Stop the timer and the Voice API threads; pending hang-ups are dropped."""
+        self._timer.stop()
+        self._workers.shutdown(wait=True, cancel_futures=True)
+
+    def _start_music(self, call: Call) -> None:
+        options = AudioStreamOptions(stream_url=[self._music_url], loop=0)
+        streaming = self._request(call, "PUT stream music.mp3 loop 0", self._voice.play_audio_into_call, options)
+        delay = self._settings.stream_seconds
+        with self._lock:
+            if call.ended:
+                log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
+                return
+            call.streaming = streaming
+            call.hangup = self._timer.schedule(delay, self._workers.submit, self._stop_and_hang_up, call)
+        log.info("call %s: hang-up in %g s", call.uuid, delay)
+
+    def _stop_and_hang_up(self, call: Call) -> None:
+        if call.streaming and self._is_live(call):
+            self._request(call, "DELETE stream", self._voice.stop_audio_stream)
+        if self._is_live(call):
+            self._request(call, "PUT hangup", self._voice.hangup)
+
+    def _is_live(self, call: Call) -> bool:
+        with self._lock:
+            return not call.ended
+
+    def _request(self, call: Call, step: str, send: Callable[..., Any], *args: Any) -> bool:
+        """Send one Voice API request for `call`; log it in one line; True if it worked."""
+        started = time.monotonic()
+        try:
+            send(call.uuid, *args)
+        except HttpRequestError as error:
+            if error.response.status_code == 404 and step == "PUT hangup":
+                log.info("call %s: %s answered 404: the call had already ended (took %s)", call.uuid, step, _since(started))
+                return True
+            log.error("call %s: %s failed after %s: %s", call.uuid, step, _since(started),
+                      explain_voice_api_failure(error, self._settings.api_timeout)[1])
+            return False
+        except VOICE_API_ERRORS as error:
+            log.error("call %s: %s failed after %s: %s", call.uuid, step, _since(started),
+                      explain_voice_api_failure(error, self._settings.api_timeout)[1])
+            return False
+        log.info("call %s: %s done (took %s)", call.uuid, step, _since(started))
+        return True
+
+
+def _since(started: float) -> str:
+    return f"{(time.monotonic() - started) * 1000:.0f} ms"
+
+
+class HangupTimer:
+    """One thread that runs each scheduled action at its own deadline.
+
+    The standard library's scheduler keeps the deadlines; waking its sleep with an
+    Event lets a newly scheduled, earlier deadline take effect at once.
+    """
+
+    def __init__(self) -> None:
+        self._wakeup = threading.Event()
+        self._stopping = False
+        self._scheduler = sched.scheduler(time.monotonic, self._sleep)
+        self._thread = threading.Thread(target=self._run, name="hangup-timer", daemon=True)
+        self._thread.start()
+
+    def schedule(self, delay: float, action: Callable[..., Any], *args: Any) -> sched.Event:
+        event = self._scheduler.enter(delay, 0, action, args)
+        self._wakeup.set()
+        return event
+
+    def cancel(self, event: sched.Event) -> bool:
+        """Cancel `event`; False if it has already run."""
+        try:
+            self._scheduler.cancel(event)
+        except ValueError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        self._stopping = True
+        for event in self._scheduler.queue:
+            self.cancel(event)
+        self._wakeup.set()
+        self._thread.join()
+
+    def _sleep(self, seconds: float | None) -> None:
+        if self._wakeup.wait(seconds):
+            self._wakeup.clear()
+
+    def _run(self) -> None:
+        while True:
+            self._scheduler.run()
+            if self._stopping:
+                return
+            self._sleep(None)
+
+
+# --- Running it --------------------------------------------------------------------
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s")
+    load_dotenv(PROJECT_DIR / ".env")
+    try:
+        settings = Settings.from_env(os.environ)
+        app = create_app(settings)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    # Turn SIGTERM into a normal exit so the `finally` below stops the threads.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    log.info(
+        "Open http://localhost:%d/call to ring %s; Vonage reaches this server at %s",
+        settings.port, settings.to_number, settings.base_url,
+    )
+    try:
+        app.run(host="127.0.0.1", port=settings.port)
+    finally:
+        app.extensions["call_flow"].close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
