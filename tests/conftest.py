@@ -1,0 +1,152 @@
+"""Fixtures: a throw-away key pair and TLS certificate, the Voice API stand-in,
+and the real app served over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import requests
+import trustme
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from werkzeug.serving import make_server
+
+from app import Settings, create_app
+from tests.voice_api_standin import VoiceApiStandIn
+
+APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+VONAGE_NUMBER = "447700900000"
+TO_NUMBER = "447700900001"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_key_path: Path
+    private_pem: str
+    public_pem: str
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca_path: Path
+    server_context: ssl.SSLContext
+
+
+@pytest.fixture(scope="session")
+def key_pair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    path = tmp_path_factory.mktemp("keys") / "private.key"
+    path.write_text(private_pem)
+    return KeyPair(path, private_pem, public_pem)
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    ca = trustme.CA()
+    ca_path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return Tls(ca_path, context)
+
+
+@pytest.fixture(autouse=True)
+def trust_test_ca(monkeypatch: pytest.MonkeyPatch, tls: Tls) -> None:
+    """The SDK must trust the stand-in's throw-away CA, whatever this machine trusts."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_path))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def voice_api(key_pair: KeyPair, tls: Tls) -> Iterator[VoiceApiStandIn]:
+    standin = VoiceApiStandIn(APPLICATION_ID, key_pair.public_pem, tls.server_context)
+    yield standin
+    standin.close()
+
+
+@pytest.fixture
+def env(key_pair: KeyPair, voice_api: VoiceApiStandIn) -> dict[str, str]:
+    """Settings as a user writes them in .env; BASE_URL is filled in per server."""
+    return {
+        "VONAGE_APPLICATION_ID": APPLICATION_ID,
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(key_pair.private_key_path),
+        "VONAGE_NUMBER": VONAGE_NUMBER,
+        "TO_NUMBER": TO_NUMBER,
+        "BASE_URL": "http://127.0.0.1",
+        "STREAM_SECONDS": "1",
+        "VONAGE_API_HOST": voice_api.host,
+        "VONAGE_API_TIMEOUT": "2",
+    }
+
+
+class RunningApp:
+    """The real app on a real HTTP server in this process, and Vonage's side of its webhooks."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        # Bind first, so that BASE_URL can name the port the server really has.
+        self._server = make_server("127.0.0.1", 0, app=None, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.settings = Settings.from_env({**env, "BASE_URL": self.url})
+        self.app = create_app(self.settings)
+        self._server.app = self.app
+        self._thread = threading.Thread(target=self._server.serve_forever, name="app-server", daemon=True)
+        self._thread.start()
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.url + path, timeout=10, **kwargs)
+
+    def place_call(self) -> str:
+        """Open /call as the browser does; return the new call's uuid."""
+        response = self.get("/call")
+        assert response.status_code == 200, response.text
+        return response.json()["uuid"]
+
+    def vonage_sends(self, call_uuid: str, status: str) -> requests.Response:
+        """POST an event to the webhook as Vonage does."""
+        event = {
+            "uuid": call_uuid,
+            "conversation_uuid": "CON-d4a6c2f2-1d8f-4a4b-9c6f-2b1f1f1f1f1f",
+            "status": status,
+            "direction": "outbound",
+            "from": VONAGE_NUMBER,
+            "to": TO_NUMBER,
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        }
+        return requests.post(self.url + "/webhooks/events", json=event, timeout=10)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self.app.extensions["call_flow"].close()
+
+
+@pytest.fixture
+def start_app(env: dict[str, str]) -> Iterator[Callable[..., RunningApp]]:
+    """Start the app with `env` plus any overrides, e.g. start_app(STREAM_SECONDS="2")."""
+    started: list[RunningApp] = []
+
+    def start(**overrides: str) -> RunningApp:
+        started.append(RunningApp({**env, **overrides}))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.close()
+
+
+@pytest.fixture
+def running_app(start_app: Callable[..., RunningApp]) -> RunningApp:
+    return start_app()

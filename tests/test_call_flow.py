@@ -1,0 +1,291 @@
+"""The whole call, end to end: the real app over HTTP, the real SDK, and the
+Voice API stand-in over HTTPS checking every request's JWT."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.conftest import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER
+
+STREAM_SECONDS = 1.0
+
+
+@pytest.fixture(autouse=True)
+def info_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+
+
+def app_log(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if r.name == "stream_audio")
+
+
+def test_the_browser_places_a_call_and_gets_its_uuid_back(running_app, voice_api):
+    response = running_app.get("/call")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    [create] = voice_api.sent("create_call")
+    assert response.json()["uuid"] and response.json()["to"] == TO_NUMBER
+    assert create.body == {
+        "to": [{"type": "phone", "number": TO_NUMBER}],
+        "from": {"type": "phone", "number": VONAGE_NUMBER},
+        "answer_url": [f"{running_app.url}/audio/answer.json"],
+        "event_url": [f"{running_app.url}/webhooks/events"],
+        "length_timer": 11,  # ceil(STREAM_SECONDS) + a 10 s margin
+    }
+    assert create.claims["application_id"] == APPLICATION_ID
+    assert voice_api.rejected == []
+
+
+def test_an_answered_call_hears_music_then_is_stopped_and_hung_up_on_time(running_app, voice_api, caplog):
+    call_uuid = running_app.place_call()
+    for status in ("started", "ringing", "answered"):
+        assert running_app.vonage_sends(call_uuid, status).status_code == 204
+
+    [start] = voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    [hangup] = voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=STREAM_SECONDS + 3)
+    [stop] = voice_api.sent("stop_stream", call_uuid)
+
+    assert start.method == "PUT" and start.path == f"/v1/calls/{call_uuid}/stream"
+    assert start.body == {"stream_url": [f"{running_app.url}/audio/music.mp3"], "loop": 0}
+    assert stop.method == "DELETE" and stop.path == f"/v1/calls/{call_uuid}/stream"
+    assert hangup.method == "PUT" and hangup.body == {"action": "hangup"}
+    assert start.at < stop.at < hangup.at
+    assert STREAM_SECONDS <= stop.at - start.at < STREAM_SECONDS + 1
+    assert STREAM_SECONDS <= hangup.at - start.at < STREAM_SECONDS + 1
+    assert voice_api.rejected == []  # every request carried a valid JWT
+
+    assert running_app.vonage_sends(call_uuid, "completed").status_code == 204
+    time.sleep(0.3)
+    assert len(voice_api.received) == 4  # create, start, stop, hang-up: nothing after `completed`
+    log = app_log(caplog)
+    for step in ("placed to", "answered", "PUT stream music.mp3 loop 0 done", "DELETE stream done", "PUT hangup done"):
+        assert f"call {call_uuid}: " in log and step in log
+
+
+def test_a_repeated_answered_event_starts_nothing_more(running_app, voice_api, caplog):
+    call_uuid = running_app.place_call()
+    running_app.vonage_sends(call_uuid, "answered")
+    voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    running_app.vonage_sends(call_uuid, "answered")
+    running_app.vonage_sends(call_uuid, "answered")
+
+    voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=STREAM_SECONDS + 3)
+    time.sleep(0.3)
+
+    assert len(voice_api.sent("start_stream")) == 1
+    assert len(voice_api.sent("stop_stream")) == 1
+    assert len(voice_api.sent("hangup")) == 1
+    assert "repeated answered event" in app_log(caplog)
+
+
+def test_a_repeated_answered_event_racing_the_first_starts_one_stream(running_app, voice_api):
+    call_uuid = running_app.place_call()
+    voice_api.misbehave("start_stream", stall=0.5)  # the first start is still in flight
+    threads = [threading.Thread(target=running_app.vonage_sends, args=(call_uuid, "answered")) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=STREAM_SECONDS + 4)
+    assert len(voice_api.sent("start_stream")) == 1
+    assert len(voice_api.sent("hangup")) == 1
+
+
+@pytest.mark.parametrize("final_status", ["completed", "cancelled", "failed"])
+def test_a_callee_who_hangs_up_early_is_not_stopped_or_hung_up_again(running_app, voice_api, caplog, final_status):
+    call_uuid = running_app.place_call()
+    running_app.vonage_sends(call_uuid, "answered")
+    voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    time.sleep(0.1)  # the hang-up is now scheduled
+
+    voice_api.callee_hangs_up(call_uuid)
+    assert running_app.vonage_sends(call_uuid, final_status).status_code == 204
+    time.sleep(STREAM_SECONDS + 0.7)
+
+    assert voice_api.sent("stop_stream") == []
+    assert voice_api.sent("hangup") == []
+    assert f"call {call_uuid}: {final_status}; pending hang-up cancelled" in app_log(caplog)
+
+
+@pytest.mark.parametrize("final_status", ["busy", "unanswered", "rejected", "timeout"])
+def test_a_call_that_is_never_answered_gets_no_music_and_no_hang_up(running_app, voice_api, final_status):
+    call_uuid = running_app.place_call()
+    running_app.vonage_sends(call_uuid, "ringing")
+    running_app.vonage_sends(call_uuid, final_status)
+    running_app.vonage_sends(call_uuid, "answered")  # late and out of order: the call is over
+    time.sleep(STREAM_SECONDS + 0.5)
+
+    assert [r.step for r in voice_api.received] == ["create_call"]
+
+
+def test_a_call_that_ends_while_its_music_is_starting_is_not_hung_up(running_app, voice_api, caplog):
+    call_uuid = running_app.place_call()
+    voice_api.misbehave("start_stream", stall=0.6)
+    running_app.vonage_sends(call_uuid, "answered")
+    voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    running_app.vonage_sends(call_uuid, "completed")
+    time.sleep(0.6 + STREAM_SECONDS + 0.5)
+
+    assert voice_api.sent("stop_stream") == [] and voice_api.sent("hangup") == []
+    assert "ended while the music was starting" in app_log(caplog)
+
+
+def test_an_event_for_a_call_this_app_did_not_place_is_acknowledged_and_logged(running_app, voice_api, caplog):
+    for status in ("answered", "completed"):
+        assert running_app.vonage_sends("0f6c9a1e-0000-4000-8000-000000000000", status).status_code == 204
+    time.sleep(STREAM_SECONDS + 0.3)
+
+    assert voice_api.received == []
+    assert "call 0f6c9a1e-0000-4000-8000-000000000000: event answered for a call this app is not handling" in app_log(caplog)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected_words"),
+    [
+        (401, "VONAGE_APPLICATION_ID"),
+        (403, "trial accounts"),
+        (400, "Check TO_NUMBER, VONAGE_NUMBER and BASE_URL"),
+        (429, "wait a moment"),
+        (500, "on Vonage's side"),
+        (503, "on Vonage's side"),
+    ],
+)
+def test_the_voice_api_refusing_the_call_gives_the_browser_a_clear_502(
+    running_app, voice_api, caplog, status, expected_words
+):
+    voice_api.misbehave("create_call", status=status)
+
+    response = running_app.get("/call")
+
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert str(status) in error and expected_words in error
+    assert "Failure requested by the test" in error or status == 401  # Vonage's own detail is passed on
+    assert any(r.levelno == logging.ERROR and "POST /v1/calls failed" in r.getMessage() for r in caplog.records)
+
+    voice_api.behave()
+    assert running_app.get("/call").status_code == 200  # the app keeps going
+
+
+def test_a_voice_api_that_cannot_be_reached_gives_a_502(start_app):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        host = f"127.0.0.1:{closed.getsockname()[1]}"
+    running = start_app(VONAGE_API_HOST=host)
+
+    response = running.get("/call")
+
+    assert response.status_code == 502
+    assert "Could not reach the Voice API" in response.json()["error"]
+
+
+def test_a_voice_api_answer_that_is_not_json_gives_a_502(running_app, voice_api):
+    voice_api.misbehave("create_call", status=200, raw_body="<html>gateway page</html>")
+
+    response = running_app.get("/call")
+
+    assert response.status_code == 502
+    assert "could not understand" in response.json()["error"]
+
+
+def test_a_stalled_voice_api_gives_the_browser_a_504_within_the_timeout(start_app, voice_api):
+    running = start_app(VONAGE_API_TIMEOUT="1")
+    voice_api.misbehave("create_call", stall=5)
+
+    started = time.monotonic()
+    response = running.get("/call")
+
+    assert response.status_code == 504
+    assert "did not answer within 1 s" in response.json()["error"]
+    assert time.monotonic() - started < 3
+
+
+def test_the_webhook_answers_at_once_while_the_voice_api_stalls(start_app, voice_api, caplog):
+    running = start_app(VONAGE_API_TIMEOUT="1")
+    call_uuid = running.place_call()
+    voice_api.misbehave("start_stream", stall=3)
+
+    started = time.monotonic()
+    response = running.vonage_sends(call_uuid, "answered")
+    answered_in = time.monotonic() - started
+
+    assert response.status_code == 204
+    assert answered_in < 1.0  # the stream start is still stalled; the webhook did not wait for it
+    voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=1 + STREAM_SECONDS + 3)
+    assert "PUT stream music.mp3 loop 0 failed" in app_log(caplog)
+    assert "did not answer within 1 s" in app_log(caplog)
+
+
+def test_a_failing_stream_start_is_logged_and_the_call_is_still_hung_up_on_schedule(running_app, voice_api, caplog):
+    voice_api.misbehave("start_stream", status=500)
+    call_uuid = running_app.place_call()
+    running_app.vonage_sends(call_uuid, "answered")
+
+    [start] = voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    [hangup] = voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=STREAM_SECONDS + 3)
+
+    assert STREAM_SECONDS <= hangup.at - start.at < STREAM_SECONDS + 1
+    assert voice_api.sent("stop_stream") == []  # no music was playing, so there is none to stop
+    assert any(
+        r.levelno == logging.ERROR and f"call {call_uuid}: PUT stream music.mp3 loop 0 failed" in r.getMessage()
+        and "500" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_a_hang_up_answered_404_because_the_call_is_gone_is_not_an_error(running_app, voice_api, caplog):
+    call_uuid = running_app.place_call()
+    running_app.vonage_sends(call_uuid, "answered")
+    voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    voice_api.callee_hangs_up(call_uuid)  # the `completed` event has not reached the app yet
+
+    voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=STREAM_SECONDS + 3)
+    time.sleep(0.2)
+
+    assert "PUT hangup answered 404: the call had already ended" in app_log(caplog)
+    assert not any(r.levelno >= logging.ERROR and "PUT hangup" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"status": "answered"}', "application/json"),
+        (b'{"uuid": 42, "status": "answered"}', "application/json"),
+        (b"uuid=x&status=answered", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_an_event_the_webhook_cannot_read_gets_a_400_and_sends_nothing(running_app, voice_api, caplog, body, content_type):
+    response = requests.post(
+        running_app.url + "/webhooks/events", data=body, headers={"Content-Type": content_type}, timeout=5
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]
+    assert voice_api.received == []
+    assert any(r.levelno == logging.WARNING and "event webhook: refused" in r.getMessage() for r in caplog.records)
+
+
+def test_shutting_down_leaves_no_thread_behind(start_app, voice_api):
+    running = start_app(STREAM_SECONDS="30")
+    call_uuid = running.place_call()
+    running.vonage_sends(call_uuid, "answered")
+    voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    time.sleep(0.1)
+
+    started = time.monotonic()
+    running.close()
+
+    assert time.monotonic() - started < 2
+    leftovers = [t.name for t in threading.enumerate() if t.name.startswith(("hangup-timer", "voice-api_", "app-server"))]
+    assert leftovers == []

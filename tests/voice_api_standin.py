@@ -1,0 +1,220 @@
+"""A local stand-in for the Vonage Voice API: real HTTPS on loopback.
+
+It answers the four requests this app makes as the Voice API reference says
+(201 for a new call, 200 for stream start and stop, 204 for a hang-up), checks
+the RS256 JWT on every request against the application's public key, checks
+each body against the reference's request schema, and records what it was sent.
+Tests make it fail on demand: any status, a stall, or a body that is not JSON.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+import uuid as uuid_module
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+import jwt
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import make_server
+
+# Transcribed from the Voice API's OpenAPI description (voice.yml 1.3.7):
+# CreateCallRequestAnswerUrl with CreateCallRequestBase, StartStreamRequest, UpdateCallRequestHangup.
+PHONE_ENDPOINT = {
+    "type": "object",
+    "required": ["type", "number"],
+    "properties": {
+        "type": {"const": "phone"},
+        "number": {"type": "string", "minLength": 7, "maxLength": 15, "pattern": r"^\d{7,15}$"},
+    },
+}
+URL_LIST = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^https?://"}}
+REQUEST_SCHEMAS = {
+    "create_call": {
+        "type": "object",
+        "required": ["to", "answer_url"],
+        "properties": {
+            "to": {"type": "array", "minItems": 1, "items": PHONE_ENDPOINT},
+            "from": PHONE_ENDPOINT,
+            "answer_url": URL_LIST,
+            "answer_method": {"enum": ["GET", "POST"]},
+            "event_url": URL_LIST,
+            "event_method": {"enum": ["GET", "POST"]},
+            "length_timer": {"type": "integer", "minimum": 1, "maximum": 7200},
+            "ringing_timer": {"type": "integer", "minimum": 1, "maximum": 120},
+        },
+    },
+    "start_stream": {
+        "type": "object",
+        "required": ["stream_url"],
+        "properties": {
+            "stream_url": URL_LIST,
+            "loop": {"type": "integer", "minimum": 0},
+            "level": {"type": "number", "minimum": -1, "maximum": 1},
+        },
+    },
+    "hangup": {
+        "type": "object",
+        "required": ["action"],
+        "properties": {"action": {"const": "hangup"}},
+    },
+}
+ERROR_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+@dataclass
+class Received:
+    """One authenticated request, as the stand-in saw it."""
+
+    step: str  # create_call, start_stream, stop_stream or hangup
+    method: str
+    path: str
+    body: Any
+    call_uuid: str | None
+    claims: dict
+    at: float  # time.monotonic() on arrival; the same clock across processes on Linux
+
+
+@dataclass
+class Trouble:
+    status: int | None = None
+    stall: float = 0.0
+    raw_body: str | None = None
+
+
+class VoiceApiStandIn:
+    def __init__(self, application_id: str, public_key_pem: str, ssl_context: ssl.SSLContext) -> None:
+        self.application_id = application_id
+        self._public_key = public_key_pem
+        self.received: list[Received] = []
+        self.rejected: list[str] = []  # why each unauthenticated or invalid request was refused
+        self._troubles: dict[str, Trouble] = {}
+        self._live_calls: set[str] = set()
+        self._changed = threading.Condition()
+        self._closing = threading.Event()
+        self._server = make_server("127.0.0.1", 0, self._make_app(), threaded=True, ssl_context=ssl_context)
+        self.host = f"127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="voice-api-standin", daemon=True)
+        self._thread.start()
+
+    # --- what tests use -------------------------------------------------------
+
+    def misbehave(self, step: str, status: int | None = None, stall: float = 0.0, raw_body: str | None = None) -> None:
+        """Make every later `step` request stall for `stall` s, then answer `status` (or normally)."""
+        self._troubles[step] = Trouble(status, stall, raw_body)
+
+    def behave(self) -> None:
+        self._troubles.clear()
+
+    def callee_hangs_up(self, call_uuid: str) -> None:
+        """The call ends on Vonage's side: later requests for it answer 404."""
+        with self._changed:
+            self._live_calls.discard(call_uuid)
+
+    def sent(self, step: str, call_uuid: str | None = None) -> list[Received]:
+        with self._changed:
+            return [r for r in self.received if r.step == step and call_uuid in (None, r.call_uuid)]
+
+    def wait_for(self, step: str, count: int = 1, call_uuid: str | None = None, timeout: float = 5.0) -> list[Received]:
+        """Wait until `count` `step` requests have arrived; fail the test if they do not."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(found := self.sent(step, call_uuid)) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"expected {count} {step} request(s) within {timeout} s, got {len(found)}")
+                self._changed.wait(remaining)
+            return found
+
+    def close(self) -> None:
+        self._closing.set()  # ends any stall at once
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    # --- the Voice API --------------------------------------------------------
+
+    def _make_app(self) -> Flask:
+        app = Flask("voice_api_standin")
+
+        @app.post("/v1/calls")
+        def create_call():
+            return self._handle("create_call", None, self._new_call)
+
+        @app.put("/v1/calls/<call_uuid>/stream")
+        def start_stream(call_uuid: str):
+            return self._handle("start_stream", call_uuid, lambda _: self._message("Stream started", call_uuid))
+
+        @app.delete("/v1/calls/<call_uuid>/stream")
+        def stop_stream(call_uuid: str):
+            return self._handle("stop_stream", call_uuid, lambda _: self._message("Stream stopped", call_uuid))
+
+        @app.put("/v1/calls/<call_uuid>")
+        def update_call(call_uuid: str):
+            return self._handle("hangup", call_uuid, lambda _: self._hang_up(call_uuid))
+
+        return app
+
+    def _handle(self, step: str, call_uuid: str | None, answer) -> Response | tuple:
+        claims = self._verified_claims()
+        if claims is None:
+            return self._error(401, "Invalid token")
+        body = request.get_json(silent=True)
+        schema = REQUEST_SCHEMAS.get(step)
+        if schema is not None:
+            try:
+                jsonschema.validate(body, schema)
+            except jsonschema.ValidationError as invalid:
+                self.rejected.append(f"{step}: {invalid.message}")
+                return self._error(400, invalid.message)
+        with self._changed:
+            self.received.append(Received(step, request.method, request.path, body, call_uuid, claims, time.monotonic()))
+            self._changed.notify_all()
+        trouble = self._troubles.get(step, Trouble())
+        if trouble.stall:
+            self._closing.wait(trouble.stall)
+        if trouble.raw_body is not None:
+            return Response(trouble.raw_body, status=trouble.status or 200, content_type="text/html")
+        if trouble.status:
+            return self._error(trouble.status, "Failure requested by the test")
+        if call_uuid is not None and call_uuid not in self._live_calls:
+            return self._error(404, f"Call {call_uuid} is not in progress")
+        return answer(body)
+
+    def _verified_claims(self) -> dict | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        try:
+            if scheme != "Bearer":
+                raise jwt.InvalidTokenError("no Bearer token")
+            claims = jwt.decode(token, self._public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "jti"]})
+            if claims.get("application_id") != self.application_id:
+                raise jwt.InvalidTokenError("wrong application_id")
+        except jwt.InvalidTokenError as invalid:
+            self.rejected.append(f"{request.method} {request.path}: {invalid}")
+            return None
+        return claims
+
+    def _new_call(self, _body: Any) -> tuple:
+        call_uuid = str(uuid_module.uuid4())
+        with self._changed:
+            self._live_calls.add(call_uuid)
+        return jsonify(uuid=call_uuid, status="started", direction="outbound",
+                       conversation_uuid=f"CON-{uuid_module.uuid4()}"), 201
+
+    def _hang_up(self, call_uuid: str) -> tuple:
+        self.callee_hangs_up(call_uuid)
+        return "", 204
+
+    @staticmethod
+    def _message(message: str, call_uuid: str) -> tuple:
+        return jsonify(message=message, uuid=call_uuid), 200
+
+    @staticmethod
+    def _error(status: int, detail: str) -> tuple:
+        title = ERROR_TITLES.get(status, "Error")
+        return jsonify(type=f"https://developer.nexmo.com/api-errors#{title.lower().replace(' ', '-')}",
+                       title=title, detail=detail, instance=str(uuid_module.uuid4())), status
