@@ -1,0 +1,79 @@
+"""The MP3s in public/: real, phone-friendly files, served the way Vonage fetches them."""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import urlsplit
+
+import mutagen.mp3
+import pytest
+
+from app import PUBLIC_DIR, mp3_duration
+
+AUDIO_FILES = ["music.mp3", "silence.mp3"]
+
+
+@pytest.mark.parametrize("name", AUDIO_FILES)
+def test_each_file_is_a_small_mono_mp3_suited_to_a_phone_line(name):
+    info = mutagen.mp3.MP3(PUBLIC_DIR / name).info
+
+    assert info.channels == 1
+    assert info.sample_rate in (16000, 22050)
+    assert 32000 <= info.bitrate <= 64000
+    assert (PUBLIC_DIR / name).stat().st_size < 500 * 1024
+
+
+def test_the_music_is_long_enough_to_be_a_tune_and_the_silence_long_enough_to_loop_rarely():
+    assert mutagen.mp3.MP3(PUBLIC_DIR / "music.mp3").info.length >= 10
+    assert mutagen.mp3.MP3(PUBLIC_DIR / "silence.mp3").info.length >= 30
+
+
+@pytest.mark.parametrize("name", AUDIO_FILES)
+def test_the_apps_duration_reader_agrees_with_mutagen(name):
+    assert mp3_duration(PUBLIC_DIR / name) == pytest.approx(mutagen.mp3.MP3(PUBLIC_DIR / name).info.length, abs=0.05)
+
+
+def test_the_duration_reader_refuses_a_file_that_is_not_mp3(tmp_path):
+    not_mp3 = tmp_path / "song.mp3"
+    not_mp3.write_bytes(b"<html>404 Not Found</html>")
+
+    with pytest.raises(ValueError):
+        mp3_duration(not_mp3)
+
+
+@pytest.mark.parametrize("name", AUDIO_FILES)
+def test_the_app_serves_each_file_as_audio_mpeg_with_the_cache_header_vonage_recommends(running_app, name):
+    response = running_app.get(f"/audio/{name}")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "audio/mpeg"
+    assert set(response.headers["Cache-Control"].split(", ")) == {"public", "max-age=360000"}
+    assert response.content == (PUBLIC_DIR / name).read_bytes()
+
+
+def test_range_and_conditional_requests_are_honoured(running_app):
+    whole = running_app.get("/audio/music.mp3")
+
+    part = running_app.get("/audio/music.mp3", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.content == whole.content[100:200]
+
+    again = running_app.get("/audio/music.mp3", headers={"If-None-Match": whole.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/audio/../app.py", "/audio/%2e%2e/app.py", "/audio/..%2fapp.py", "/audio//etc/passwd",
+     "/audio/%2fetc%2fpasswd", "/audio/nope.mp3"],
+)
+def test_nothing_outside_public_is_reachable(running_app, path):
+    # http.client sends the path exactly as written; requests would tidy the dots away first.
+    connection = http.client.HTTPConnection(urlsplit(running_app.url).netloc, timeout=5)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+
+    assert response.status == 404
+    assert b"import" not in body and b"root:" not in body
