@@ -32,7 +32,7 @@ from dotenv import load_dotenv
 from flask import Flask, jsonify, request, send_from_directory
 from urllib3.exceptions import ReadTimeoutError
 from vonage import Auth, HttpClientOptions, Vonage, VonageError
-from vonage_http_client import AuthenticationError, HttpRequestError
+from vonage_http_client import AuthenticationError, HttpRequestError, NotFoundError
 from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, Stream, Talk, ToPhone, Voice
 
 log = logging.getLogger("stream_audio")
@@ -470,30 +470,30 @@ class CallFlow:
         log.info("call %s: hang-up in %g s", call.uuid, delay)
 
     def _stop_and_hang_up(self, call: Call) -> None:
+        # Vonage answers 404 once the call (or its stream) is over: the callee hung up
+        # and the `completed` event is still on its way. Nothing is wrong then.
         if call.streaming and self._is_live(call):
-            self._request(call, "DELETE stream", self._voice.stop_audio_stream)
+            self._request(call, "DELETE stream", self._voice.stop_audio_stream, gone_is_fine=True)
         if self._is_live(call):
-            self._request(call, "PUT hangup", self._voice.hangup)
+            self._request(call, "PUT hangup", self._voice.hangup, gone_is_fine=True)
 
     def _is_live(self, call: Call) -> bool:
         with self._lock:
             return not call.ended
 
-    def _request(self, call: Call, step: str, send: Callable[..., Any], *args: Any) -> bool:
+    def _request(
+        self, call: Call, step: str, send: Callable[..., Any], *args: Any, gone_is_fine: bool = False
+    ) -> bool:
         """Send one Voice API request for `call`; log it in one line; True if it worked."""
         started = time.monotonic()
         try:
             send(call.uuid, *args)
-        except HttpRequestError as error:
-            if error.response.status_code == 404 and step == "PUT hangup":
-                log.info("call %s: %s answered 404: the call had already ended (took %s)", call.uuid, step, _since(started))
-                return True
-            log.error("call %s: %s failed after %s: %s", call.uuid, step, _since(started),
-                      explain_voice_api_failure(error, self._settings.api_timeout)[1])
-            return False
         except VOICE_API_ERRORS as error:
-            log.error("call %s: %s failed after %s: %s", call.uuid, step, _since(started),
-                      explain_voice_api_failure(error, self._settings.api_timeout)[1])
+            if gone_is_fine and isinstance(error, NotFoundError):
+                log.info("call %s: %s answered 404: already ended (took %s)", call.uuid, step, _since(started))
+                return True
+            reason = explain_voice_api_failure(error, self._settings.api_timeout)[1]
+            log.error("call %s: %s failed after %s: %s", call.uuid, step, _since(started), reason)
             return False
         log.info("call %s: %s done (took %s)", call.uuid, step, _since(started))
         return True

@@ -242,7 +242,23 @@ def test_a_failing_stream_start_is_logged_and_the_call_is_still_hung_up_on_sched
     )
 
 
-def test_a_hang_up_answered_404_because_the_call_is_gone_is_not_an_error(running_app, voice_api, caplog):
+def test_a_failing_stream_stop_is_logged_and_the_call_is_still_hung_up(running_app, voice_api, caplog):
+    voice_api.misbehave("stop_stream", status=503)
+    call_uuid = running_app.place_call()
+    running_app.vonage_sends(call_uuid, "answered")
+
+    [stop] = voice_api.wait_for("stop_stream", call_uuid=call_uuid, timeout=STREAM_SECONDS + 3)
+    [hangup] = voice_api.wait_for("hangup", call_uuid=call_uuid)
+
+    assert stop.at < hangup.at
+    assert any(
+        r.levelno == logging.ERROR and f"call {call_uuid}: DELETE stream failed" in r.getMessage()
+        and "503" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_a_stop_and_hang_up_answered_404_because_the_call_is_gone_are_not_errors(running_app, voice_api, caplog):
     call_uuid = running_app.place_call()
     running_app.vonage_sends(call_uuid, "answered")
     voice_api.wait_for("start_stream", call_uuid=call_uuid)
@@ -251,8 +267,11 @@ def test_a_hang_up_answered_404_because_the_call_is_gone_is_not_an_error(running
     voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=STREAM_SECONDS + 3)
     time.sleep(0.2)
 
-    assert "PUT hangup answered 404: the call had already ended" in app_log(caplog)
-    assert not any(r.levelno >= logging.ERROR and "PUT hangup" in r.getMessage() for r in caplog.records)
+    assert len(voice_api.sent("stop_stream", call_uuid)) == 1
+    log = app_log(caplog)
+    assert f"call {call_uuid}: DELETE stream answered 404: already ended" in log
+    assert f"call {call_uuid}: PUT hangup answered 404: already ended" in log
+    assert not any(r.levelno >= logging.WARNING for r in caplog.records if r.name == "stream_audio")
 
 
 @pytest.mark.parametrize(
