@@ -12,7 +12,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
 # Rebuild public/music.mp3 and public/silence.mp3 from the synthesiser in tools/.
-audio: $(VENV)/.audio-installed
+audio: $(VENV)/.test-installed
 	$(BIN)/python tools/make_audio.py
 
 $(BIN)/python:
@@ -25,10 +25,6 @@ $(VENV)/.app-installed: requirements.txt | $(BIN)/python
 $(VENV)/.test-installed: requirements.txt requirements-test.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@ $(VENV)/.app-installed
-
-$(VENV)/.audio-installed: tools/requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r tools/requirements.txt
-	touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import http.client
+import runpy
 from urllib.parse import urlsplit
 
 import mutagen.mp3
 import pytest
 
-from app import PUBLIC_DIR, mp3_duration
+from app import PROJECT_DIR, PUBLIC_DIR, mp3_duration
 
 AUDIO_FILES = ["music.mp3", "silence.mp3"]
 
@@ -77,3 +78,15 @@ def test_nothing_outside_public_is_reachable(running_app, path):
 
     assert response.status == 404
     assert b"import" not in body and b"root:" not in body
+
+
+def test_the_generator_in_tools_rebuilds_both_files(tmp_path):
+    make_audio = runpy.run_path(str(PROJECT_DIR / "tools" / "make_audio.py"))
+
+    make_audio["main"](tmp_path)
+
+    for name in AUDIO_FILES:
+        rebuilt, shipped = mutagen.mp3.MP3(tmp_path / name).info, mutagen.mp3.MP3(PUBLIC_DIR / name).info
+        assert (rebuilt.channels, rebuilt.sample_rate, rebuilt.bitrate) == (shipped.channels, shipped.sample_rate,
+                                                                             shipped.bitrate)
+        assert rebuilt.length == pytest.approx(shipped.length, abs=0.1)

@@ -1,7 +1,8 @@
 """Rebuild public/music.mp3 and public/silence.mp3 from nothing but arithmetic.
 
 The music is a short, gentle chord loop synthesised here, so the project owns
-its audio outright and anyone can regenerate it with `make audio`.
+its audio outright and anyone can regenerate it with `make audio`
+(or `python tools/make_audio.py OUT_DIR` to write elsewhere).
 Both files are mono, 16 kHz, 32 kbit/s CBR MP3: plenty for a phone line
 (which carries 300-3400 Hz) and small enough for Vonage to fetch quickly.
 """
@@ -9,6 +10,7 @@ Both files are mono, 16 kHz, 32 kbit/s CBR MP3: plenty for a phone line
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from pathlib import Path
 
@@ -95,13 +97,13 @@ def encode(pcm: array) -> bytes:
     return bytes(encoder.encode(pcm.tobytes()) + encoder.flush())
 
 
-def main() -> None:
-    PUBLIC.mkdir(exist_ok=True)
-    (PUBLIC / "music.mp3").write_bytes(encode(music()))
-    (PUBLIC / "silence.mp3").write_bytes(encode(array("h", bytes(2 * SILENCE_SECONDS * SAMPLE_RATE))))
+def main(out_dir: Path = PUBLIC) -> None:
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "music.mp3").write_bytes(encode(music()))
+    (out_dir / "silence.mp3").write_bytes(encode(array("h", bytes(2 * SILENCE_SECONDS * SAMPLE_RATE))))
     for name in ("music.mp3", "silence.mp3"):
-        print(f"wrote public/{name}: {(PUBLIC / name).stat().st_size // 1024} KB")
+        print(f"wrote {out_dir / name}: {(out_dir / name).stat().st_size // 1024} KB")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else PUBLIC)
