@@ -25,6 +25,13 @@ def app_log(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(r.getMessage() for r in caplog.records if r.name == "stream_audio")
 
 
+def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in app_log(caplog):
+        assert time.monotonic() < deadline, f"no log line with {text!r} within {timeout} s"
+        time.sleep(0.01)
+
+
 def test_the_browser_places_a_call_and_gets_its_uuid_back(running_app, voice_api):
     response = running_app.get("/call")
 
@@ -103,8 +110,7 @@ def test_a_repeated_answered_event_racing_the_first_starts_one_stream(running_ap
 def test_a_callee_who_hangs_up_early_is_not_stopped_or_hung_up_again(running_app, voice_api, caplog, final_status):
     call_uuid = running_app.place_call()
     running_app.vonage_sends(call_uuid, "answered")
-    voice_api.wait_for("start_stream", call_uuid=call_uuid)
-    time.sleep(0.1)  # the hang-up is now scheduled
+    wait_for_log(caplog, f"call {call_uuid}: hang-up in")
 
     voice_api.callee_hangs_up(call_uuid)
     assert running_app.vonage_sends(call_uuid, final_status).status_code == 204
@@ -295,12 +301,11 @@ def test_an_event_the_webhook_cannot_read_gets_a_400_and_sends_nothing(running_a
     assert any(r.levelno == logging.WARNING and "event webhook: refused" in r.getMessage() for r in caplog.records)
 
 
-def test_shutting_down_leaves_no_thread_behind(start_app, voice_api):
+def test_shutting_down_leaves_no_thread_behind(start_app, voice_api, caplog):
     running = start_app(STREAM_SECONDS="30")
     call_uuid = running.place_call()
     running.vonage_sends(call_uuid, "answered")
-    voice_api.wait_for("start_stream", call_uuid=call_uuid)
-    time.sleep(0.1)
+    wait_for_log(caplog, f"call {call_uuid}: hang-up in 30 s")  # the timer thread is waiting
 
     started = time.monotonic()
     running.close()

@@ -54,6 +54,12 @@ class AppProcess:
                 time.sleep(0.1)
         raise AssertionError(f"app.py did not start serving within {timeout} s:\n{self.log()}")
 
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            assert time.monotonic() < deadline, f"app.py logged no {text!r} within {timeout} s:\n{self.log()}"
+            time.sleep(0.02)
+
     def vonage_sends(self, call_uuid: str, status: str) -> requests.Response:
         return requests.post(self.url + "/webhooks/events", json={"uuid": call_uuid, "status": status}, timeout=5)
 
@@ -119,8 +125,7 @@ def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_proces
     # A second call whose callee hangs up early, and an event for a call this app never placed.
     early_uuid = requests.get(app_process.url + "/call", timeout=10).json()["uuid"]
     app_process.vonage_sends(early_uuid, "answered")
-    voice_api.wait_for("start_stream", call_uuid=early_uuid)
-    time.sleep(0.1)
+    app_process.wait_for_log(f"call {early_uuid}: hang-up in")
     voice_api.callee_hangs_up(early_uuid)
     app_process.vonage_sends(early_uuid, "completed")
     assert app_process.vonage_sends("not-a-call-of-ours", "answered").status_code == 204
