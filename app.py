@@ -346,9 +346,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     def place_call():
         try:
             uuid = calls.place_call()
-        except VOICE_API_ERRORS as error:
-            status, reason = explain_voice_api_failure(error, settings.api_timeout)
-            return jsonify(error=reason), status
+        except CallNotPlaced as failure:
+            return jsonify(error=failure.reason), failure.status
         return jsonify(
             uuid=uuid,
             to=settings.to_number,
@@ -375,6 +374,15 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 # --- 5-6. The call flow: events, the music stream and the timed hang-up -----------
+
+class CallNotPlaced(Exception):
+    """The Voice API did not create the call: the HTTP status for the browser and why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
 
 FINAL_STATUSES = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
 
@@ -405,7 +413,7 @@ class CallFlow:
         self._timer = HangupTimer()
 
     def place_call(self) -> str:
-        """Ring TO_NUMBER; return the new call's uuid. Raises one of VOICE_API_ERRORS."""
+        """Ring TO_NUMBER; return the new call's uuid, or raise CallNotPlaced saying why."""
         s = self._settings
         call_request = CreateCallRequest(
             to=[ToPhone(number=s.to_number)],
@@ -418,9 +426,9 @@ class CallFlow:
         try:
             response = self._voice.create_call(call_request)
         except VOICE_API_ERRORS as error:
-            reason = explain_voice_api_failure(error, s.api_timeout)[1]
-            log.error("call to %s: POST /v1/calls failed after %s: %s", s.to_number, _since(started), reason)
-            raise
+            failure = CallNotPlaced(*explain_voice_api_failure(error, s.api_timeout))
+            log.error("call to %s: POST /v1/calls failed after %s: %s", s.to_number, _since(started), failure.reason)
+            raise failure from error
         with self._lock:
             self._calls[response.uuid] = Call(response.uuid)
         log.info(

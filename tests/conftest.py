@@ -84,7 +84,6 @@ def env(key_pair: KeyPair, voice_api: VoiceApiStandIn) -> dict[str, str]:
         "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(key_pair.private_key_path),
         "VONAGE_NUMBER": VONAGE_NUMBER,
         "TO_NUMBER": TO_NUMBER,
-        "BASE_URL": "http://127.0.0.1",
         "STREAM_SECONDS": "1",
         "VONAGE_API_HOST": voice_api.host,
         "VONAGE_API_TIMEOUT": "2",
