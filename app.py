@@ -5,12 +5,17 @@ The file reads in the order a call lives:
   2. Voice API client  the Vonage SDK, pointed at VONAGE_API_HOST
   3. answer NCCO       a greeting, then silence that keeps the line open
   4. GET /call         ring TO_NUMBER from VONAGE_NUMBER
-  5. event webhook     on `answered`, start the music; on a final status, forget the call
-  6. hang-up timer     STREAM_SECONDS after the music starts, stop it and hang up
+  5. event webhook     check Vonage's signature; on `answered`, start the music;
+                       on a final status, forget the call
+  6. hang-up timer     STREAM_SECONDS after the music starts, stop it and hang up;
+                       on shutdown, hang up every call still in progress
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
+import hmac
 import logging
 import math
 import os
@@ -21,18 +26,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 import requests
 from dotenv import load_dotenv
-from flask import Flask, jsonify, request, send_from_directory
+from flask import Flask, abort, jsonify, request, send_from_directory
 from urllib3.exceptions import ReadTimeoutError
 from vonage import Auth, HttpClientOptions, Vonage, VonageError
 from vonage_http_client import AuthenticationError, HttpRequestError, NotFoundError
+from vonage_jwt import VonageVerifyJwtError
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.serving import WSGIRequestHandler
 from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, Stream, Talk, ToPhone, Voice
 
 log = logging.getLogger("stream_audio")
@@ -45,6 +54,8 @@ PUBLIC_DIR = PROJECT_DIR / "public"
 CALL_MARGIN_SECONDS = 10
 MAX_LENGTH_TIMER_SECONDS = 7200
 VOICE_API_WORKERS = 8
+# Vonage's events are a few hundred bytes; anything near this is not from Vonage.
+MAX_EVENT_BYTES = 64 * 1024
 
 
 # --- 1. Settings ---------------------------------------------------------------
@@ -86,6 +97,9 @@ class Settings:
     port: int = 3000
     api_host: str = "api.nexmo.com"
     api_timeout: int = 10
+    ringing_timer: int = 60
+    max_active_calls: int = 10
+    call_token: str = field(default="", repr=False)
     api_key: str = ""
     api_secret: str = field(default="", repr=False)
     signature_secret: str = field(default="", repr=False)
@@ -136,6 +150,8 @@ class Settings:
         stream_seconds = number("STREAM_SECONDS", 20.0, float, MAX_LENGTH_TIMER_SECONDS - CALL_MARGIN_SECONDS)
         port = number("PORT", 3000, int, 65535)
         api_timeout = number("VONAGE_API_TIMEOUT", 10, int, 120)
+        ringing_timer = number("RINGING_TIMER", 60, int, 120)
+        max_active_calls = number("MAX_ACTIVE_CALLS", 10, int, 10000)
         api_host = get("VONAGE_API_HOST") or "api.nexmo.com"
         if not API_HOST.fullmatch(api_host):
             problems.append(f"VONAGE_API_HOST {api_host!r} must be host[:port], without https://")
@@ -151,6 +167,9 @@ class Settings:
             port=port,
             api_host=api_host,
             api_timeout=api_timeout,
+            ringing_timer=ringing_timer,
+            max_active_calls=max_active_calls,
+            call_token=get("CALL_TOKEN"),
             api_key=get("VONAGE_API_KEY"),
             api_secret=get("VONAGE_API_SECRET"),
             signature_secret=get("VONAGE_SIGNATURE_SECRET"),
@@ -160,6 +179,11 @@ class Settings:
     def length_timer(self) -> int:
         """Seconds Vonage lets the call run after `answered`, even if this app dies."""
         return math.ceil(self.stream_seconds) + CALL_MARGIN_SECONDS
+
+    @property
+    def longest_call(self) -> int:
+        """Seconds after placing it by which Vonage has ended a call, whatever events were lost."""
+        return self.ringing_timer + self.length_timer
 
 
 def _read_private_key(path_setting: str, problems: list[str]) -> str:
@@ -198,8 +222,33 @@ def _base_url(value: str, problems: list[str]) -> str:
 
 # --- 2. Voice API client ---------------------------------------------------------
 
+TOKEN_REUSE_SECONDS = 10 * 60
+
+
+class ReusedTokenAuth(Auth):
+    """The SDK's Auth, but one JWT serves every Voice API request for most of its life.
+
+    The SDK signs a new RS256 JWT for each request, re-parsing the PEM key each time:
+    about 33 ms of CPU. Vonage accepts a JWT until it expires (the SDK sets 15 minutes),
+    so this signs one and renews it well before then.
+    """
+
+    def __init__(self, application_id: str, private_key: str) -> None:
+        super().__init__(application_id=application_id, private_key=private_key)
+        self._token_lock = threading.Lock()
+        self._auth_string = b""
+        self._renew_at = 0.0
+
+    def create_jwt_auth_string(self) -> bytes:
+        with self._token_lock:
+            if time.monotonic() >= self._renew_at:
+                self._auth_string = super().create_jwt_auth_string()
+                self._renew_at = time.monotonic() + TOKEN_REUSE_SECONDS
+            return self._auth_string
+
+
 def make_voice_client(settings: Settings) -> Voice:
-    auth = Auth(application_id=settings.application_id, private_key=settings.private_key)
+    auth = ReusedTokenAuth(settings.application_id, settings.private_key)
     options = HttpClientOptions(
         api_host=settings.api_host,
         timeout=settings.api_timeout,
@@ -235,6 +284,13 @@ def explain_voice_api_failure(error: Exception, timeout: int) -> tuple[int, str]
     if isinstance(error, requests.ConnectionError):
         return 502, "Could not reach the Voice API. Check this machine's network connection and VONAGE_API_HOST."
     return 502, "The Voice API gave an answer this app could not understand."
+
+
+def is_transient(error: Exception) -> bool:
+    """True for a failure worth retrying: 429, 5xx, a timeout or an unreachable Voice API."""
+    if isinstance(error, HttpRequestError):
+        return error.response.status_code == 429 or error.response.status_code >= 500
+    return isinstance(error, requests.ConnectionError | requests.Timeout)
 
 
 def _vonage_error_detail(response: requests.Response) -> str:
@@ -310,6 +366,74 @@ def mp3_duration(path: Path) -> float:
     return samples / sample_rate
 
 
+# --- 5a. Signed events --------------------------------------------------------------
+
+EVENT_MAX_AGE_SECONDS = 5 * 60
+CLOCK_SKEW_SECONDS = 30
+
+
+class EventRefused(Exception):
+    """Why an event was not accepted as Vonage's, in words fit for a log line."""
+
+
+class SignedEvents:
+    """Accepts an event only if Vonage signed it, for this body, recently, and only once.
+
+    Vonage puts an HS256 JWT in `Authorization: Bearer ...`, keyed by the account's
+    signature secret, with `payload_hash` (SHA-256 of the body), `iat` and `jti`.
+    """
+
+    def __init__(self, secret: str, voice: Voice) -> None:
+        self._secret = secret
+        self._voice = voice
+        self._lock = threading.Lock()
+        self._seen: set[str] = set()
+        self._forget_at: list[tuple[float, str]] = []  # a heap of (when, jti)
+
+    def check(self, authorization: str, body: bytes) -> None:
+        """Raise EventRefused unless `authorization` carries Vonage's signature of `body`."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise EventRefused("no Bearer token in the Authorization header")
+        claims = self._verified_claims(token.strip())
+        payload_hash = str(claims.get("payload_hash", "")).encode(errors="replace")
+        if not hmac.compare_digest(payload_hash, hashlib.sha256(body).hexdigest().encode()):
+            raise EventRefused("payload_hash does not match the body")
+        issued_at = claims.get("iat")
+        now = time.time()
+        age = now - issued_at if isinstance(issued_at, int | float) else math.inf
+        if not -CLOCK_SKEW_SECONDS <= age <= EVENT_MAX_AGE_SECONDS:
+            raise EventRefused("iat is more than 5 minutes from now")
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise EventRefused("no jti claim")
+        self._remember(jti, issued_at + EVENT_MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS, now)
+
+    def _verified_claims(self, token: str) -> dict:
+        try:
+            if not self._voice.verify_signature(token, self._secret):
+                raise EventRefused("the signature does not match VONAGE_SIGNATURE_SECRET")
+        except VonageVerifyJwtError as error:
+            # The SDK's verifier allows no clock skew: it refuses an iat even a second
+            # ahead of this machine's clock, after the signature has passed. This class
+            # applies its own window to iat instead.
+            if not isinstance(error.__context__, jwt.ImmatureSignatureError):
+                raise EventRefused(f"the token is not a valid JWT ({type(error.__context__).__name__})") from None
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return claims if isinstance(claims, dict) else {}
+
+    def _remember(self, jti: str, forget_at: float, now: float) -> None:
+        # Once `iat` is outside the window the token is refused anyway, so its jti
+        # need only be kept until then.
+        with self._lock:
+            while self._forget_at and self._forget_at[0][0] < now:
+                self._seen.discard(heapq.heappop(self._forget_at)[1])
+            if jti in self._seen:
+                raise EventRefused("its jti has been seen before: a replayed request")
+            self._seen.add(jti)
+            heapq.heappush(self._forget_at, (forget_at, jti))
+
+
 # --- The application ---------------------------------------------------------------
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -326,24 +450,43 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.getLogger("vonage").setLevel(logging.ERROR)
 
     app = Flask(__name__)
-    calls = CallFlow(settings, make_voice_client(settings))
+    # Werkzeug answers 413 to a longer Content-Length, but silently cuts a chunked body
+    # short at this limit; one byte over the cap lets the webhook tell the two apart.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_EVENT_BYTES + 1
+    voice = make_voice_client(settings)
+    calls = CallFlow(settings, voice)
     app.extensions["call_flow"] = calls
     ncco = answer_ncco(settings.base_url, settings.stream_seconds, silence_seconds)
+    signed_events = SignedEvents(settings.signature_secret, voice) if settings.signature_secret else None
+    if signed_events is None:
+        log.warning(
+            "VONAGE_SIGNATURE_SECRET is not set: event webhooks are NOT verified, so anyone who finds "
+            "BASE_URL can post events to this app"
+        )
 
     @app.get("/audio/answer.json")
     def answer():
-        log.info("call %s: Vonage fetched the answer NCCO", request.args.get("uuid", "(no uuid given)"))
+        log.info("call %s: Vonage fetched the answer NCCO", _shown(request.args.get("uuid", "(no uuid given)")))
         return jsonify(ncco)
 
     # Without merge_slashes, //etc/passwd stays an absolute path that safe_join refuses
     # with a 404, rather than a redirect into public/.
     @app.get("/audio/<path:filename>", merge_slashes=False)
     def audio(filename: str):
+        if any(part.startswith(".") for part in filename.split("/")):
+            abort(404)
         return send_from_directory(PUBLIC_DIR, filename, max_age=360000)
 
     # --- 4. GET /call ---
     @app.get("/call")
     def place_call():
+        # Flask answers HEAD from a GET view; a link preview must not cost a call.
+        if request.method == "HEAD":
+            return "", 405, {"Allow": "GET"}
+        token = request.args.get("token", "").encode(errors="replace")
+        if settings.call_token and not hmac.compare_digest(token, settings.call_token.encode()):
+            log.warning("/call: refused a request from %s without the right ?token=", request.remote_addr)
+            return jsonify(error="This server needs /call?token=<CALL_TOKEN> to place a call."), 403
         try:
             uuid = calls.place_call()
         except CallNotPlaced as failure:
@@ -358,19 +501,50 @@ def create_app(settings: Settings | None = None) -> Flask:
     # --- 5. The event webhook ---
     @app.post("/webhooks/events")
     def event_webhook():
+        body = request.get_data()
+        if len(body) > MAX_EVENT_BYTES:
+            raise RequestEntityTooLarge()
+        if signed_events is not None:
+            try:
+                signed_events.check(request.headers.get("Authorization", ""), body)
+            except EventRefused as why:
+                log.warning("event webhook: refused an event not verified as Vonage's: %s", why)
+                return jsonify(error="This event is not signed by Vonage for this app."), 401
+        if not request.is_json:
+            log.warning("event webhook: refused a body sent as %s", _shown(request.mimetype or "no Content-Type"))
+            return jsonify(error="Events must be JSON, sent with Content-Type: application/json"), 415
         event = request.get_json(silent=True)
         if not isinstance(event, dict):
             log.warning("event webhook: refused a body that is not a JSON object")
-            return jsonify(error="Expected a JSON object with Content-Type: application/json"), 400
+            return jsonify(error="Expected a JSON object"), 400
         uuid = event.get("uuid") or event.get("call_uuid")
         status = event.get("status")
-        if not isinstance(uuid, str) or not isinstance(status, str):
-            log.warning("event webhook: refused an event without a string uuid and status")
-            return jsonify(error="An event needs a string `uuid` and a string `status`"), 400
+        if not isinstance(uuid, str) or not CALL_UUID.fullmatch(uuid):
+            log.warning("event webhook: refused an event without a call uuid")
+            return jsonify(error="An event needs `uuid`: a string of letters, digits and dashes"), 400
+        if not isinstance(status, str) or not STATUS.fullmatch(status):
+            log.warning("event webhook: refused an event for call %s without a status", uuid)
+            return jsonify(error="An event needs `status`: a lower-case word such as answered"), 400
         calls.on_event(uuid, status)
         return "", 204
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_error: RequestEntityTooLarge):
+        log.warning("%s %s: refused a body over %d bytes", request.method, request.path, MAX_EVENT_BYTES)
+        return jsonify(error=f"The body is over {MAX_EVENT_BYTES} bytes"), 413
+
     return app
+
+
+# What a call uuid and a status look like; anything else is not from Vonage and is
+# refused before it reaches a log line.
+CALL_UUID = re.compile(r"[A-Za-z0-9-]{1,64}")
+STATUS = re.compile(r"[a-z_]{1,32}")
+
+
+def _shown(text: str) -> str:
+    """`text` made safe for one log line: escaped, and cut short."""
+    return repr(text[:80])[1:-1]
 
 
 # --- 5-6. The call flow: events, the music stream and the timed hang-up -----------
@@ -385,6 +559,14 @@ class CallNotPlaced(Exception):
 
 
 FINAL_STATUSES = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
+KNOWN_STATUSES = FINAL_STATUSES | {"started", "ringing", "answered", "human", "machine"}
+
+# The hang-up is the request whose loss costs the user money, so it is retried on a
+# transient failure: after 0.5 s, 1 s and 2 s.
+HANGUP_ATTEMPTS = 4
+HANGUP_FIRST_RETRY_SECONDS = 0.5
+# How long shutdown waits for its hang-ups; Vonage's length_timer ends any it missed.
+SHUTDOWN_SECONDS = 5
 
 
 @dataclass(eq=False)
@@ -392,8 +574,14 @@ class Call:
     uuid: str
     answered: bool = False
     streaming: bool = False
-    ended: bool = False
+    hung_up: bool = False  # this app has hung up, or given up trying
+    ended: bool = False  # Vonage reported a final status, or the call outlived longest_call
     hangup: sched.Event | None = None
+    expiry: sched.Event | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        return not (self.hung_up or self.ended)
 
 
 class CallFlow:
@@ -408,18 +596,43 @@ class CallFlow:
         self._voice = voice
         self._music_url = f"{settings.base_url}/audio/music.mp3"
         self._calls: dict[str, Call] = {}
+        self._being_placed = 0
         self._lock = threading.Lock()
         self._workers = ThreadPoolExecutor(VOICE_API_WORKERS, thread_name_prefix="voice-api")
         self._timer = HangupTimer()
 
+    def __len__(self) -> int:
+        """How many calls the table holds: in progress, or hung up and awaiting their final event."""
+        with self._lock:
+            return len(self._calls)
+
     def place_call(self) -> str:
         """Ring TO_NUMBER; return the new call's uuid, or raise CallNotPlaced saying why."""
+        s = self._settings
+        with self._lock:
+            in_progress = self._being_placed + sum(call.in_progress for call in self._calls.values())
+            if in_progress >= s.max_active_calls:
+                log.warning("/call: refused: %d call(s) in progress, the most MAX_ACTIVE_CALLS allows", in_progress)
+                raise CallNotPlaced(
+                    429, f"{in_progress} call(s) are already in progress, the most MAX_ACTIVE_CALLS allows. "
+                    "Try again when one has ended."
+                )
+            self._being_placed += 1
+        try:
+            uuid = self._create_call()
+        finally:
+            with self._lock:
+                self._being_placed -= 1
+        return uuid
+
+    def _create_call(self) -> str:
         s = self._settings
         call_request = CreateCallRequest(
             to=[ToPhone(number=s.to_number)],
             from_=Phone(number=s.vonage_number),
             answer_url=[f"{s.base_url}/audio/answer.json"],
             event_url=[f"{s.base_url}/webhooks/events"],
+            ringing_timer=s.ringing_timer,
             length_timer=s.length_timer,
         )
         started = time.monotonic()
@@ -429,13 +642,16 @@ class CallFlow:
             failure = CallNotPlaced(*explain_voice_api_failure(error, s.api_timeout))
             log.error("call to %s: POST /v1/calls failed after %s: %s", s.to_number, _since(started), failure.reason)
             raise failure from error
+        call = Call(response.uuid)
         with self._lock:
-            self._calls[response.uuid] = Call(response.uuid)
+            self._calls[call.uuid] = call
+            # If the final event is lost, the call still stops counting once Vonage has ended it.
+            call.expiry = self._timer.schedule(s.longest_call, self._forget, call)
         log.info(
             "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
-            response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
+            call.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
         )
-        return response.uuid
+        return call.uuid
 
     def on_event(self, uuid: str, status: str) -> None:
         """Act on one Voice API event; never blocks on the Voice API."""
@@ -443,6 +659,8 @@ class CallFlow:
             call = self._calls.get(uuid)
             if call is None:
                 log.info("call %s: event %s for a call this app is not handling; nothing sent", uuid, status)
+            elif status not in KNOWN_STATUSES:
+                log.info("call %s: ignored an event with an unknown status %s", uuid, status)
             elif status == "answered" and call.answered:
                 log.info("call %s: repeated answered event; the music is already arranged, nothing sent", uuid)
             elif status == "answered":
@@ -450,9 +668,7 @@ class CallFlow:
                 log.info("call %s: answered; starting the music", uuid)
                 self._workers.submit(self._start_music, call)
             elif status in FINAL_STATUSES:
-                call.ended = True
-                del self._calls[uuid]
-                cancelled = call.hangup is not None and self._timer.cancel(call.hangup)
+                cancelled = self._end(call)
                 log.info(
                     "call %s: %s; %s", uuid, status,
                     "pending hang-up cancelled, nothing more sent" if cancelled else "nothing more to send",
@@ -461,50 +677,110 @@ class CallFlow:
                 log.info("call %s: %s", uuid, status)
 
     def close(self) -> None:
-        """Stop the timer and the Voice API threads; pending hang-ups are dropped."""
+        """Hang up every call still in progress (waiting at most SHUTDOWN_SECONDS), then stop."""
         self._timer.stop()
-        self._workers.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            in_progress = [call for call in self._calls.values() if call.in_progress]
+        still_sending = set()
+        if in_progress:
+            log.info("shutting down: ending %d call(s) in progress", len(in_progress))
+            endings = [self._workers.submit(self._end_now, call) for call in in_progress]
+            done, still_sending = wait(endings, timeout=SHUTDOWN_SECONDS)
+            ended = sum(ending.result() for ending in done)
+            log.info(
+                "shutting down: ended %d of %d call(s)%s", ended, len(in_progress),
+                "" if ended == len(in_progress) else "; Vonage's length_timer ends the rest",
+            )
+        # A request still in flight ends within VONAGE_API_TIMEOUT; the interpreter waits for it.
+        self._workers.shutdown(wait=not still_sending, cancel_futures=True)
+
+    def _end(self, call: Call) -> bool:
+        """Forget `call` (the lock is held); True if a pending hang-up was cancelled."""
+        call.ended = True
+        self._calls.pop(call.uuid, None)
+        if call.expiry is not None:
+            self._timer.cancel(call.expiry)
+        return call.hangup is not None and self._timer.cancel(call.hangup)
+
+    def _forget(self, call: Call) -> None:
+        with self._lock:
+            if call.ended:
+                return
+            self._end(call)
+        log.warning(
+            "call %s: no final event within %d s of placing it; Vonage has ended it, so it is forgotten",
+            call.uuid, self._settings.longest_call,
+        )
 
     def _start_music(self, call: Call) -> None:
         options = AudioStreamOptions(stream_url=[self._music_url], loop=0)
-        streaming = self._request(call, "PUT stream music.mp3 loop 0", self._voice.play_audio_into_call, options)
+        failure = self._request(call, "PUT stream music.mp3 loop 0", self._voice.play_audio_into_call, options)
         delay = self._settings.stream_seconds
         with self._lock:
             if call.ended:
                 log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
                 return
-            call.streaming = streaming
+            call.streaming = failure is None
             call.hangup = self._timer.schedule(delay, self._workers.submit, self._stop_and_hang_up, call)
         log.info("call %s: hang-up in %g s", call.uuid, delay)
 
     def _stop_and_hang_up(self, call: Call) -> None:
+        self._stop_music(call)
+        self._hang_up(call)
+
+    def _stop_music(self, call: Call) -> None:
         # Vonage answers 404 once the call (or its stream) is over: the callee hung up
         # and the `completed` event is still on its way. Nothing is wrong then.
         if call.streaming and self._is_live(call):
             self._request(call, "DELETE stream", self._voice.stop_audio_stream, gone_is_fine=True)
-        if self._is_live(call):
-            self._request(call, "PUT hangup", self._voice.hangup, gone_is_fine=True)
+
+    def _hang_up(self, call: Call, attempt: int = 1) -> None:
+        if not self._is_live(call):
+            return
+        retry_in = HANGUP_FIRST_RETRY_SECONDS * 2 ** (attempt - 1) if attempt < HANGUP_ATTEMPTS else None
+        step = "PUT hangup" if attempt == 1 else f"PUT hangup (attempt {attempt} of {HANGUP_ATTEMPTS})"
+        failure = self._request(call, step, self._voice.hangup, gone_is_fine=True, retry_in=retry_in)
+        with self._lock:
+            if failure is not None and is_transient(failure) and retry_in is not None and not call.ended:
+                call.hangup = self._timer.schedule(retry_in, self._workers.submit, self._hang_up, call, attempt + 1)
+                return
+            call.hung_up = True
+        if failure is not None:
+            log.error(
+                "call %s: gave up hanging up; Vonage's length_timer ends the call %d s after it was answered",
+                call.uuid, self._settings.length_timer,
+            )
+
+    def _end_now(self, call: Call) -> bool:
+        """Shutdown's one try at stopping the music and hanging up; True if the call is over."""
+        self._stop_music(call)
+        failure = self._request(call, "PUT hangup (shutting down)", self._voice.hangup, gone_is_fine=True)
+        with self._lock:
+            call.hung_up = failure is None
+        return failure is None
 
     def _is_live(self, call: Call) -> bool:
         with self._lock:
             return not call.ended
 
     def _request(
-        self, call: Call, step: str, send: Callable[..., Any], *args: Any, gone_is_fine: bool = False
-    ) -> bool:
-        """Send one Voice API request for `call`; log it in one line; True if it worked."""
+        self, call: Call, step: str, send: Callable[..., Any], *args: Any,
+        gone_is_fine: bool = False, retry_in: float | None = None,
+    ) -> Exception | None:
+        """Send one Voice API request for `call` and log it in one line; the error if it failed."""
         started = time.monotonic()
         try:
             send(call.uuid, *args)
         except VOICE_API_ERRORS as error:
             if gone_is_fine and isinstance(error, NotFoundError):
                 log.info("call %s: %s answered 404: already ended (took %s)", call.uuid, step, _since(started))
-                return True
+                return None
             reason = explain_voice_api_failure(error, self._settings.api_timeout)[1]
-            log.error("call %s: %s failed after %s: %s", call.uuid, step, _since(started), reason)
-            return False
+            then = f"; retrying in {retry_in:g} s" if retry_in is not None and is_transient(error) else ""
+            log.error("call %s: %s failed after %s: %s%s", call.uuid, step, _since(started), reason, then)
+            return error
         log.info("call %s: %s done (took %s)", call.uuid, step, _since(started))
-        return True
+        return None
 
 
 def _since(started: float) -> str:
@@ -559,6 +835,14 @@ class HangupTimer:
 
 # --- Running it --------------------------------------------------------------------
 
+class RequestLogWithoutQuery(WSGIRequestHandler):
+    """Werkzeug's one line per request, minus the query string: /call?token= is a secret."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = _shown(self.path.partition("?")[0])
+        self.log("info", '"%s %s %s" %s %s', self.command, path, self.request_version, code, size)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s")
     load_dotenv(PROJECT_DIR / ".env")
@@ -575,7 +859,7 @@ def main() -> int:
         settings.port, settings.to_number, settings.base_url,
     )
     try:
-        app.run(host="127.0.0.1", port=settings.port)
+        app.run(host="127.0.0.1", port=settings.port, request_handler=RequestLogWithoutQuery)
     finally:
         app.extensions["call_flow"].close()
     return 0

@@ -3,8 +3,11 @@ and the real app served over real HTTP on loopback."""
 
 from __future__ import annotations
 
+import json
+import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,12 +20,30 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import make_server
 
-from app import Settings, create_app
-from tests.voice_api_standin import VoiceApiStandIn
+from app import RequestLogWithoutQuery, Settings, create_app
+from tests.voice_api_standin import VoiceApiStandIn, signed_headers
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 VONAGE_NUMBER = "447700900000"
 TO_NUMBER = "447700900001"
+SIGNATURE_SECRET = "sig-secret-0123456789abcdefghijklmnopqrstuv"
+
+
+def app_log(caplog: pytest.LogCaptureFixture) -> str:
+    """Every line the app itself has logged so far."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.name == "stream_audio")
+
+
+def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in app_log(caplog):
+        assert time.monotonic() < deadline, f"no log line with {text!r} within {timeout} s"
+        time.sleep(0.01)
+
+
+@pytest.fixture(autouse=True)
+def info_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
 
 
 @dataclass(frozen=True)
@@ -95,7 +116,7 @@ class RunningApp:
 
     def __init__(self, env: dict[str, str]) -> None:
         # Bind first, so that BASE_URL can name the port the server really has.
-        self._server = make_server("127.0.0.1", 0, app=None, threaded=True)
+        self._server = make_server("127.0.0.1", 0, app=None, threaded=True, request_handler=RequestLogWithoutQuery)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.settings = Settings.from_env({**env, "BASE_URL": self.url})
         self.app = create_app(self.settings)
@@ -112,8 +133,8 @@ class RunningApp:
         assert response.status_code == 200, response.text
         return response.json()["uuid"]
 
-    def vonage_sends(self, call_uuid: str, status: str) -> requests.Response:
-        """POST an event to the webhook as Vonage does."""
+    def vonage_sends(self, call_uuid: str, status: str, **claims) -> requests.Response:
+        """POST an event to the webhook as Vonage does, signed when the app has a signature secret."""
         event = {
             "uuid": call_uuid,
             "conversation_uuid": "CON-d4a6c2f2-1d8f-4a4b-9c6f-2b1f1f1f1f1f",
@@ -123,7 +144,14 @@ class RunningApp:
             "to": TO_NUMBER,
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
-        return requests.post(self.url + "/webhooks/events", json=event, timeout=10)
+        body = json.dumps(event).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.settings.signature_secret:
+            headers |= signed_headers(body, self.settings.signature_secret, APPLICATION_ID, **claims)
+        return self.post_event(body, headers)
+
+    def post_event(self, body: bytes, headers: dict[str, str]) -> requests.Response:
+        return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=10)
 
     def close(self) -> None:
         self._server.shutdown()
