@@ -681,6 +681,7 @@ class CallFlow:
         self._timer.stop()
         with self._lock:
             in_progress = [call for call in self._calls.values() if call.in_progress]
+            self._calls.clear()
         still_sending = set()
         if in_progress:
             log.info("shutting down: ending %d call(s) in progress", len(in_progress))
@@ -741,7 +742,9 @@ class CallFlow:
         step = "PUT hangup" if attempt == 1 else f"PUT hangup (attempt {attempt} of {HANGUP_ATTEMPTS})"
         failure = self._request(call, step, self._voice.hangup, gone_is_fine=True, retry_in=retry_in)
         with self._lock:
-            if failure is not None and is_transient(failure) and retry_in is not None and not call.ended:
+            if call.ended:
+                return
+            if failure is not None and is_transient(failure) and retry_in is not None:
                 call.hangup = self._timer.schedule(retry_in, self._workers.submit, self._hang_up, call, attempt + 1)
                 return
             call.hung_up = True

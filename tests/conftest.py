@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import make_server
 
-from app import RequestLogWithoutQuery, Settings, create_app
+from app import PROJECT_DIR, RequestLogWithoutQuery, Settings, create_app
 from tests.voice_api_standin import VoiceApiStandIn, signed_headers
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -177,3 +182,104 @@ def start_app(env: dict[str, str]) -> Iterator[Callable[..., RunningApp]]:
 @pytest.fixture
 def running_app(start_app: Callable[..., RunningApp]) -> RunningApp:
     return start_app()
+
+
+# --- `python app.py` as a user runs it -----------------------------------------------
+
+# Every setting is given, blank or not: the real environment wins over a developer's .env.
+ALL_SETTINGS = ["VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER", "TO_NUMBER",
+                "BASE_URL", "VONAGE_API_KEY", "VONAGE_API_SECRET", "PORT", "STREAM_SECONDS", "VONAGE_API_HOST",
+                "VONAGE_API_TIMEOUT", "VONAGE_SIGNATURE_SECRET", "RINGING_TIMER", "MAX_ACTIVE_CALLS", "CALL_TOKEN",
+                "NEXMO_APPLICATION_ID",
+                "NEXMO_APPLICATION_PRIVATE_KEY_PATH", "NEXMO_NUMBER", "NEXMO_API_KEY", "NEXMO_API_SECRET"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def user_environment(**settings: str) -> dict[str, str]:
+    return {**os.environ, **dict.fromkeys(ALL_SETTINGS, ""), **settings}
+
+
+class AppProcess:
+    def __init__(self, env: dict[str, str], output: Path) -> None:
+        self.output = output
+        self._output_file = output.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, stdout=self._output_file, stderr=subprocess.STDOUT
+        )
+        self.url = env["BASE_URL"].rstrip("/")
+
+    def wait_until_serving(self, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log()
+            try:
+                requests.get(self.url + "/audio/answer.json", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError(f"app.py did not start serving within {timeout} s:\n{self.log()}")
+
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            assert time.monotonic() < deadline, f"app.py logged no {text!r} within {timeout} s:\n{self.log()}"
+            time.sleep(0.02)
+
+    def vonage_sends(self, call_uuid: str, status: str, secret: str = "") -> requests.Response:
+        body = json.dumps({"uuid": call_uuid, "status": status}).encode()
+        headers = {"Content-Type": "application/json"}
+        if secret:
+            headers |= signed_headers(body, secret, APPLICATION_ID)
+        return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=5)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            self._output_file.close()
+
+    def log(self) -> str:
+        return self.output.read_text()
+
+
+@pytest.fixture
+def start_process(key_pair, tls, voice_api, tmp_path) -> Iterator[Callable[..., AppProcess]]:
+    """Start `python app.py` with a user's settings, plus any overrides."""
+    started: list[AppProcess] = []
+
+    def start(**overrides: str) -> AppProcess:
+        port = free_port()
+        env = user_environment(**{
+            "VONAGE_APPLICATION_ID": APPLICATION_ID,
+            "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(key_pair.private_key_path),
+            "VONAGE_NUMBER": f"+{VONAGE_NUMBER}",
+            "TO_NUMBER": TO_NUMBER,
+            "BASE_URL": f"http://127.0.0.1:{port}/",
+            "PORT": str(port),
+            "STREAM_SECONDS": "1",
+            "VONAGE_API_HOST": voice_api.host,
+            "VONAGE_API_SECRET": "api-s3cr3t",
+            "REQUESTS_CA_BUNDLE": str(tls.ca_path),
+            **overrides,
+        })
+        started.append(AppProcess(env, tmp_path / f"app-{len(started)}.log"))
+        started[-1].wait_until_serving()
+        return started[-1]
+
+    yield start
+    for running in started:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.stop()
+
+
+@pytest.fixture
+def app_process(start_process) -> AppProcess:
+    return start_process()

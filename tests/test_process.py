@@ -2,104 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from app import PROJECT_DIR
-from tests.conftest import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER
-
-# Every setting is given, blank or not: the real environment wins over a developer's .env.
-ALL_SETTINGS = ["VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER", "TO_NUMBER",
-                "BASE_URL", "VONAGE_API_KEY", "VONAGE_API_SECRET", "PORT", "STREAM_SECONDS", "VONAGE_API_HOST",
-                "VONAGE_API_TIMEOUT", "VONAGE_SIGNATURE_SECRET", "NEXMO_APPLICATION_ID",
-                "NEXMO_APPLICATION_PRIVATE_KEY_PATH", "NEXMO_NUMBER", "NEXMO_API_KEY", "NEXMO_API_SECRET"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def user_environment(**settings: str) -> dict[str, str]:
-    return {**os.environ, **dict.fromkeys(ALL_SETTINGS, ""), **settings}
-
-
-class AppProcess:
-    def __init__(self, env: dict[str, str], output: Path) -> None:
-        self.output = output
-        self._output_file = output.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, stdout=self._output_file, stderr=subprocess.STDOUT
-        )
-        self.url = env["BASE_URL"].rstrip("/")
-
-    def wait_until_serving(self, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log()
-            try:
-                requests.get(self.url + "/audio/answer.json", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise AssertionError(f"app.py did not start serving within {timeout} s:\n{self.log()}")
-
-    def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log():
-            assert time.monotonic() < deadline, f"app.py logged no {text!r} within {timeout} s:\n{self.log()}"
-            time.sleep(0.02)
-
-    def vonage_sends(self, call_uuid: str, status: str) -> requests.Response:
-        return requests.post(self.url + "/webhooks/events", json={"uuid": call_uuid, "status": status}, timeout=5)
-
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=10)
-        finally:
-            self._output_file.close()
-
-    def log(self) -> str:
-        return self.output.read_text()
-
-
-@pytest.fixture
-def app_process(key_pair, tls, voice_api, tmp_path) -> Iterator[AppProcess]:
-    port = free_port()
-    env = user_environment(
-        VONAGE_APPLICATION_ID=APPLICATION_ID,
-        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(key_pair.private_key_path),
-        VONAGE_NUMBER=f"+{VONAGE_NUMBER}",
-        TO_NUMBER=TO_NUMBER,
-        BASE_URL=f"http://127.0.0.1:{port}/",
-        PORT=str(port),
-        STREAM_SECONDS="1",
-        VONAGE_API_HOST=voice_api.host,
-        VONAGE_API_SECRET="api-s3cr3t",
-        REQUESTS_CA_BUNDLE=str(tls.ca_path),
-    )
-    running = AppProcess(env, tmp_path / "app.log")
-    yield running
-    if running.process.poll() is None:
-        running.process.kill()
-        running.stop()
-
+from tests.conftest import APPLICATION_ID, VONAGE_NUMBER, user_environment
 
 def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_process, voice_api):
-    app_process.wait_until_serving()
-
     response = requests.get(app_process.url + "/call", timeout=10)
     assert response.status_code == 200, response.text
     call_uuid = response.json()["uuid"]
@@ -144,10 +58,23 @@ def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_proces
 
 
 def test_ctrl_c_stops_the_server_cleanly(app_process):
-    app_process.wait_until_serving()
-
     assert app_process.stop(signal.SIGINT) == 0
     assert "Traceback" not in app_process.log()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_stopping_the_app_mid_call_hangs_up_every_callee_before_it_exits(start_process, voice_api, sig):
+    running = start_process(STREAM_SECONDS="60")
+    answered, ringing = (requests.get(running.url + "/call", timeout=10).json()["uuid"] for _ in range(2))
+    running.vonage_sends(answered, "answered")
+    running.wait_for_log(f"call {answered}: hang-up in 60 s")
+
+    assert running.stop(sig) == 0
+
+    assert [r.call_uuid for r in voice_api.sent("stop_stream")] == [answered]
+    assert {r.call_uuid for r in voice_api.sent("hangup")} == {answered, ringing}
+    assert "shutting down: ended 2 of 2 call(s)" in running.log()
+    assert "Traceback" not in running.log()
 
 
 def test_bad_settings_stop_start_up_with_one_readable_message_and_no_traceback(tmp_path):

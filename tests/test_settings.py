@@ -42,6 +42,9 @@ def test_the_required_settings_alone_give_the_documented_defaults(good_env, key_
     assert settings.api_host == "api.nexmo.com"
     assert settings.api_timeout == 10
     assert settings.length_timer == 30
+    assert settings.ringing_timer == 60 and settings.longest_call == 90
+    assert settings.max_active_calls == 10
+    assert settings.call_token == "" and settings.signature_secret == ""
 
 
 def test_a_leading_plus_and_a_trailing_slash_are_accepted(good_env):
@@ -58,7 +61,8 @@ def test_optional_settings_are_read(good_env):
     settings = Settings.from_env(
         {**good_env, "STREAM_SECONDS": "2.5", "PORT": "8080", "VONAGE_API_HOST": "127.0.0.1:8443",
          "VONAGE_API_TIMEOUT": "3", "VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3t",
-         "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t"}
+         "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t", "RINGING_TIMER": "30", "MAX_ACTIVE_CALLS": "3",
+         "CALL_TOKEN": "t0ken"}
     )
 
     assert settings.stream_seconds == 2.5
@@ -68,13 +72,17 @@ def test_optional_settings_are_read(good_env):
     assert settings.api_timeout == 3
     assert settings.api_key == "abcd1234" and settings.api_secret == "s3cr3t"
     assert settings.signature_secret == "sig-s3cr3t"
+    assert settings.ringing_timer == 30 and settings.longest_call == 43
+    assert settings.max_active_calls == 3
+    assert settings.call_token == "t0ken"
 
 
 def test_secrets_stay_out_of_the_settings_repr(good_env):
-    settings = Settings.from_env({**good_env, "VONAGE_API_SECRET": "s3cr3t", "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t"})
+    settings = Settings.from_env({**good_env, "VONAGE_API_SECRET": "s3cr3t", "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t",
+                                  "CALL_TOKEN": "t0ken"})
 
     text = repr(settings)
-    assert "PRIVATE KEY" not in text and "s3cr3t" not in text
+    assert "PRIVATE KEY" not in text and "s3cr3t" not in text and "t0ken" not in text
 
 
 def test_the_original_blog_posts_nexmo_names_still_work(good_env):
@@ -188,8 +196,10 @@ def test_a_fraction_of_a_second_is_a_valid_stream_seconds(good_env):
 
 
 @pytest.mark.parametrize(("name", "value"), [("PORT", "0"), ("PORT", "65536"), ("PORT", "80.5"), ("PORT", "http"),
-                                             ("VONAGE_API_TIMEOUT", "0"), ("VONAGE_API_TIMEOUT", "1.5")])
-def test_a_port_or_timeout_that_is_not_a_whole_number_in_range_is_named(good_env, name, value):
+                                             ("VONAGE_API_TIMEOUT", "0"), ("VONAGE_API_TIMEOUT", "1.5"),
+                                             ("RINGING_TIMER", "0"), ("RINGING_TIMER", "121"),
+                                             ("MAX_ACTIVE_CALLS", "0"), ("MAX_ACTIVE_CALLS", "ten")])
+def test_a_whole_number_setting_out_of_range_is_named(good_env, name, value):
     [problem] = problems_with({**good_env, name: value})
 
     assert problem.startswith(f"{name} {value!r} must be a whole number above 0")

@@ -4,12 +4,14 @@ It answers the four requests this app makes as the Voice API reference says
 (201 for a new call, 200 for stream start and stop, 204 for a hang-up), checks
 the RS256 JWT on every request against the application's public key, checks
 each body against the reference's request schema, and records what it was sent.
-Tests make it fail on demand: any status, a stall, or a body that is not JSON.
+Tests make it fail on demand: any status, a stall, a body that is not JSON, or a
+dropped connection after which it refuses all others.
 """
 
 from __future__ import annotations
 
 import hashlib
+import socket
 import ssl
 import threading
 import time
@@ -100,6 +102,8 @@ class Trouble:
     status: int | None = None
     stall: float = 0.0
     raw_body: str | None = None
+    refuse: bool = False
+    times: int | None = None  # None: every request from now on
 
 
 class VoiceApiStandIn:
@@ -119,9 +123,14 @@ class VoiceApiStandIn:
 
     # --- what tests use -------------------------------------------------------
 
-    def misbehave(self, step: str, status: int | None = None, stall: float = 0.0, raw_body: str | None = None) -> None:
-        """Make every later `step` request stall for `stall` s, then answer `status` (or normally)."""
-        self._troubles[step] = Trouble(status, stall, raw_body)
+    def misbehave(
+        self, step: str, status: int | None = None, stall: float = 0.0, raw_body: str | None = None,
+        refuse: bool = False, times: int | None = None,
+    ) -> None:
+        """Make later `step` requests (the next `times`, or all) stall for `stall` s, then
+        answer `status` or `raw_body` (or normally). With `refuse`, the first one finds its
+        connection dropped and the Voice API unreachable from then on: connections are refused."""
+        self._troubles[step] = Trouble(status, stall, raw_body, refuse, times)
 
     def behave(self) -> None:
         self._troubles.clear()
@@ -148,9 +157,12 @@ class VoiceApiStandIn:
 
     def close(self) -> None:
         self._closing.set()  # ends any stall at once
-        self._server.shutdown()
-        self._server.server_close()
+        self._stop_listening()
         self._thread.join()
+
+    def _stop_listening(self) -> None:
+        self._server.shutdown()  # returns at once if it has already stopped
+        self._server.server_close()
 
     # --- the Voice API --------------------------------------------------------
 
@@ -190,7 +202,11 @@ class VoiceApiStandIn:
         with self._changed:
             self.received.append(Received(step, request.method, request.path, body, call_uuid, claims, time.monotonic()))
             self._changed.notify_all()
-        trouble = self._troubles.get(step, Trouble())
+        trouble = self._trouble(step)
+        if trouble.refuse:
+            self._stop_listening()
+            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+            return "", 500  # never reaches the app: the connection is gone
         if trouble.stall:
             self._closing.wait(trouble.stall)
         if trouble.raw_body is not None:
@@ -200,6 +216,15 @@ class VoiceApiStandIn:
         if call_uuid is not None and call_uuid not in self._live_calls:
             return self._error(404, f"Call {call_uuid} is not in progress")
         return answer(body)
+
+    def _trouble(self, step: str) -> Trouble:
+        with self._changed:
+            trouble = self._troubles.get(step, Trouble())
+            if trouble.times is not None:
+                trouble.times -= 1
+                if trouble.times <= 0:
+                    del self._troubles[step]
+            return trouble
 
     def _verified_claims(self) -> dict | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")

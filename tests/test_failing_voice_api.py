@@ -1,0 +1,155 @@
+"""Vonage can fail. For each request the app makes and each way it can fail, the time
+spent is bounded, whoever asked gets a clear answer, the webhook answers at once, the
+call is still hung up (retried where a retry can help), and each failure is one log line
+naming the call, the step and the Voice API's answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from tests.conftest import app_log, wait_for_log
+
+STREAM_SECONDS = 1.0
+TIMEOUT = 1  # VONAGE_API_TIMEOUT in these tests
+
+# How the Voice API fails, and what the app's log line says of each.
+FAILURES = {
+    "401": ({"status": 401}, "refused this app's credentials (401 Unauthorized)"),
+    "404": ({"status": 404}, "answered 404"),
+    "429": ({"status": 429}, "answered 429"),
+    "500": ({"status": 500}, "answered 500"),
+    "503": ({"status": 503}, "answered 503"),
+    "a stall beyond the timeout": ({"stall": TIMEOUT + 2}, f"did not answer within {TIMEOUT} s"),
+    "a refused connection": ({"refuse": True}, "Could not reach the Voice API"),
+    "an answer that is not JSON": ({"status": 200, "raw_body": "<html>gateway page</html>"}, "could not understand"),
+}
+TRANSIENT = {"429", "500", "503", "a stall beyond the timeout", "a refused connection"}
+
+
+@pytest.fixture
+def app(start_app):
+    return start_app(VONAGE_API_TIMEOUT=str(TIMEOUT), STREAM_SECONDS=str(STREAM_SECONDS))
+
+
+def errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "stream_audio" and r.levelno >= logging.ERROR]
+
+
+def the_failure_line(caplog, call_uuid: str, step: str, answer: str) -> str:
+    [line] = [m for m in errors(caplog) if m.startswith(f"call {call_uuid}: {step} failed")]
+    assert answer in line
+    return line
+
+
+@pytest.mark.parametrize(("failure", "expected"), FAILURES.values(), ids=FAILURES.keys())
+def test_a_failed_call_request_gives_the_browser_a_clear_502_or_504_in_bounded_time(app, voice_api, caplog,
+                                                                                    failure, expected):
+    voice_api.misbehave("create_call", **failure)
+
+    started = time.monotonic()
+    response = app.get("/call")
+
+    assert time.monotonic() - started < TIMEOUT + 1
+    assert response.status_code == (504 if "stall" in failure else 502)
+    assert expected in response.json()["error"]
+    [line] = errors(caplog)
+    assert "POST /v1/calls failed" in line and expected in line
+    if "refuse" not in failure:
+        voice_api.behave()
+        assert app.get("/call").status_code == 200  # the app keeps going
+
+
+@pytest.mark.parametrize(("failure", "expected"), FAILURES.values(), ids=FAILURES.keys())
+def test_a_failed_stream_start_is_one_log_line_and_the_call_is_still_hung_up(app, voice_api, caplog,
+                                                                           failure, expected):
+    call_uuid = app.place_call()
+    voice_api.misbehave("start_stream", **failure)
+
+    started = time.monotonic()
+    assert app.vonage_sends(call_uuid, "answered").status_code == 204
+    assert time.monotonic() - started < 0.5  # the webhook never waits on the Voice API
+
+    wait_for_log(caplog, f"call {call_uuid}: hang-up in", timeout=TIMEOUT + 2)
+    the_failure_line(caplog, call_uuid, "PUT stream music.mp3 loop 0", expected)
+    assert voice_api.sent("stop_stream") == []  # no music is playing, so there is none to stop
+    if "refuse" in failure:
+        wait_for_log(caplog, f"call {call_uuid}: gave up hanging up", timeout=STREAM_SECONDS + 6)
+    else:
+        voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=STREAM_SECONDS + 2)
+
+
+@pytest.mark.parametrize(("failure", "expected"), FAILURES.values(), ids=FAILURES.keys())
+def test_a_failed_stream_stop_is_one_log_line_and_the_call_is_still_hung_up(app, voice_api, caplog,
+                                                                          failure, expected):
+    call_uuid = app.place_call()
+    voice_api.misbehave("stop_stream", **failure)
+    app.vonage_sends(call_uuid, "answered")
+
+    voice_api.wait_for("stop_stream", call_uuid=call_uuid, timeout=STREAM_SECONDS + 2)
+    if "refuse" in failure:
+        wait_for_log(caplog, f"call {call_uuid}: gave up hanging up", timeout=TIMEOUT + 6)
+    else:
+        voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=TIMEOUT + 2)
+    if failure.get("status") == 404:
+        assert f"call {call_uuid}: DELETE stream answered 404: already ended" in app_log(caplog)
+    else:
+        the_failure_line(caplog, call_uuid, "DELETE stream", expected)
+
+
+@pytest.mark.parametrize(("failure", "expected"), FAILURES.values(), ids=FAILURES.keys())
+def test_a_failed_hang_up_is_retried_with_backoff_when_a_retry_can_help(app, voice_api, caplog, failure, expected):
+    call_uuid = app.place_call()
+    voice_api.misbehave("hangup", **failure)
+    app.vonage_sends(call_uuid, "answered")
+    voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=STREAM_SECONDS + 2)
+    name = next(name for name, (f, _) in FAILURES.items() if f is failure)
+
+    if name in TRANSIENT:
+        # Four tries, 0.5 s, 1 s and 2 s apart, each bounded by the timeout; then the app gives up.
+        wait_for_log(caplog, f"call {call_uuid}: gave up hanging up", timeout=4 * (TIMEOUT + 0.5) + 3.5)
+        failures = [m for m in errors(caplog) if f"call {call_uuid}: PUT hangup" in m]
+        assert len(failures) == 4 and all(expected in m for m in failures)
+        assert [m.rpartition("; ")[2] for m in failures[:3]] == ["retrying in 0.5 s", "retrying in 1 s",
+                                                                 "retrying in 2 s"]
+        if "refuse" not in failure:
+            assert len(voice_api.sent("hangup", call_uuid)) == 4
+    else:
+        time.sleep(1.0)
+        assert len(voice_api.sent("hangup", call_uuid)) == 1  # 401 and 404 will not change by retrying
+        if name == "401":
+            the_failure_line(caplog, call_uuid, "PUT hangup", expected)
+            assert f"call {call_uuid}: gave up hanging up" in app_log(caplog)
+        elif name == "404":
+            assert f"call {call_uuid}: PUT hangup answered 404: already ended" in app_log(caplog)
+        else:
+            # The SDK reads a 2xx that is not JSON as "no content", which is what a
+            # hang-up answers anyway, so the app rightly counts it done.
+            assert f"call {call_uuid}: PUT hangup done" in app_log(caplog)
+
+
+def test_a_hang_up_that_fails_twice_succeeds_on_the_third_try(app, voice_api, caplog):
+    call_uuid = app.place_call()
+    voice_api.misbehave("hangup", status=503, times=2)
+    app.vonage_sends(call_uuid, "answered")
+
+    wait_for_log(caplog, f"call {call_uuid}: PUT hangup (attempt 3 of 4) done", timeout=STREAM_SECONDS + 4)
+
+    first, second, third = voice_api.sent("hangup", call_uuid)
+    assert 0.5 <= second.at - first.at < 0.8 and 1.0 <= third.at - second.at < 1.3
+    assert "gave up" not in app_log(caplog)
+
+
+def test_a_callee_who_hangs_up_between_retries_ends_them(app, voice_api, caplog):
+    call_uuid = app.place_call()
+    voice_api.misbehave("hangup", status=503)
+    app.vonage_sends(call_uuid, "answered")
+    wait_for_log(caplog, f"call {call_uuid}: PUT hangup failed", timeout=STREAM_SECONDS + 2)
+
+    app.vonage_sends(call_uuid, "completed")
+    time.sleep(1.0)
+
+    assert len(voice_api.sent("hangup", call_uuid)) == 1
+    assert f"call {call_uuid}: completed; pending hang-up cancelled" in app_log(caplog)
