@@ -1,15 +1,19 @@
-# Two commands on a fresh clone: `make run` and `make test`. Each builds .venv first.
+# On a fresh clone: `make run`, `make test`, `make bench`. Each builds .venv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test audio clean
+.PHONY: run test bench audio clean
 
 run: $(VENV)/.app-installed
 	$(BIN)/python app.py
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
+
+# Starts the app and the Voice API stand-in, drives the loads of issue 4 and prints a table.
+bench: $(VENV)/.test-installed
+	$(BIN)/python -m bench.bench
 
 # Rebuild public/music.mp3 and public/silence.mp3 from the synthesiser in tools/.
 audio: $(VENV)/.test-installed

@@ -22,6 +22,7 @@ import os
 import re
 import sched
 import signal
+import socket
 import sys
 import threading
 import time
@@ -838,10 +839,17 @@ class HangupTimer:
 
 # --- Running it --------------------------------------------------------------------
 
-class RequestLogWithoutQuery(WSGIRequestHandler):
-    """Werkzeug's one line per request, minus the query string: /call?token= is a secret."""
+class RequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, answering without Nagle's delay and logging no query strings."""
+
+    def setup(self) -> None:
+        super().setup()
+        # Werkzeug writes the headers and the body separately; with Nagle's algorithm the
+        # body waits for the client's delayed ACK of the headers, adding up to 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # /call?token= carries a secret, so the query string is left out.
         path = _shown(self.path.partition("?")[0])
         self.log("info", '"%s %s %s" %s %s', self.command, path, self.request_version, code, size)
 
@@ -862,7 +870,7 @@ def main() -> int:
         settings.port, settings.to_number, settings.base_url,
     )
     try:
-        app.run(host="127.0.0.1", port=settings.port, request_handler=RequestLogWithoutQuery)
+        app.run(host="127.0.0.1", port=settings.port, request_handler=RequestHandler)
     finally:
         app.extensions["call_flow"].close()
     return 0

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import make_server
 
-from app import PROJECT_DIR, RequestLogWithoutQuery, Settings, create_app
-from tests.voice_api_standin import VoiceApiStandIn, signed_headers
+from app import PROJECT_DIR, RequestHandler, Settings, create_app
+from tools.voice_api_standin import VoiceApiStandIn, signed_headers
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 VONAGE_NUMBER = "447700900000"
@@ -121,7 +121,7 @@ class RunningApp:
 
     def __init__(self, env: dict[str, str]) -> None:
         # Bind first, so that BASE_URL can name the port the server really has.
-        self._server = make_server("127.0.0.1", 0, app=None, threaded=True, request_handler=RequestLogWithoutQuery)
+        self._server = make_server("127.0.0.1", 0, app=None, threaded=True, request_handler=RequestHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.settings = Settings.from_env({**env, "BASE_URL": self.url})
         self.app = create_app(self.settings)

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from tests.conftest import APPLICATION_ID, SIGNATURE_SECRET, app_log
-from tests.voice_api_standin import signed_headers
+from tools.voice_api_standin import signed_headers
 
 JSON = {"Content-Type": "application/json"}
 

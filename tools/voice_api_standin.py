@@ -11,18 +11,20 @@ dropped connection after which it refuses all others.
 from __future__ import annotations
 
 import hashlib
+import logging
 import socket
 import ssl
 import threading
 import time
 import uuid as uuid_module
 from dataclasses import dataclass
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 import jsonschema
 import jwt
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import make_server
 
 # Transcribed from the Voice API's OpenAPI description (voice.yml 1.3.7):
 # CreateCallRequestAnswerUrl with CreateCallRequestBase, StartStreamRequest, UpdateCallRequestHangup.
@@ -65,6 +67,7 @@ REQUEST_SCHEMAS = {
         "properties": {"action": {"const": "hangup"}},
     },
 }
+VALIDATORS = {step: jsonschema.Draft202012Validator(schema) for step, schema in REQUEST_SCHEMAS.items()}
 ERROR_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
                 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -82,6 +85,79 @@ def signed_headers(body: bytes, secret: str, application_id: str, **claims: Any)
     payload.update(claims)
     payload = {name: value for name, value in payload.items() if value is not None}
     return {"Authorization": "Bearer " + jwt.encode(payload, secret, algorithm="HS256")}
+
+
+# --- HTTPS with keep-alive, as Vonage serves the Voice API ---------------------------
+
+class KeepAliveServer(ThreadingMixIn, WSGIServer):
+    """Serves a WSGI app over HTTPS on loopback, keeping connections open between requests.
+
+    Werkzeug's development server closes every connection (and drains the socket after
+    each answer, so it cannot keep one open): against it the app would pay a TLS
+    handshake per request that it never pays against Vonage.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, app: Any, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(("127.0.0.1", 0), _KeepAliveHandler)
+        self.set_app(app)
+        # The handshake happens in each connection's own thread, not in the accept loop.
+        self.socket = ssl_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def drop_connections(self) -> None:
+        with self.connections_lock:
+            for connection in self.connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away (a timeout, a dropped connection) is not news
+
+
+class _QuietServerHandler(ServerHandler):
+    http_version = "1.1"
+
+    def log_exception(self, exc_info: Any) -> None:
+        if not issubclass(exc_info[0], OSError):
+            super().log_exception(exc_info)
+
+
+class _KeepAliveHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
+
+    def handle(self) -> None:
+        # wsgiref answers one request per connection; HTTP/1.1 keeps it for the next.
+        self.close_connection = False
+        while not self.close_connection:
+            try:
+                self.raw_requestline = self.rfile.readline(65537)
+            except OSError:
+                return
+            if not self.raw_requestline or not self.parse_request():
+                return
+            handler = _QuietServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),
+                                          multithread=True)
+            handler.request_handler = self
+            handler.run(self.server.get_app())
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logging.getLogger("voice_api_standin").debug(format, *args)
 
 
 @dataclass
@@ -116,7 +192,7 @@ class VoiceApiStandIn:
         self._live_calls: set[str] = set()
         self._changed = threading.Condition()
         self._closing = threading.Event()
-        self._server = make_server("127.0.0.1", 0, self._make_app(), threaded=True, ssl_context=ssl_context)
+        self._server = KeepAliveServer(self._make_app(), ssl_context)
         self.host = f"127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="voice-api-standin", daemon=True)
         self._thread.start()
@@ -163,11 +239,16 @@ class VoiceApiStandIn:
     def _stop_listening(self) -> None:
         self._server.shutdown()  # returns at once if it has already stopped
         self._server.server_close()
+        self._server.drop_connections()
 
     # --- the Voice API --------------------------------------------------------
 
     def _make_app(self) -> Flask:
         app = Flask("voice_api_standin")
+        @app.before_request
+        def read_the_whole_body() -> None:
+            # Whatever the answer, so the kept-alive connection is ready for the next request.
+            request.get_data()
 
         @app.post("/v1/calls")
         def create_call():
@@ -192,10 +273,10 @@ class VoiceApiStandIn:
         if claims is None:
             return self._error(401, "Invalid token")
         body = request.get_json(silent=True)
-        schema = REQUEST_SCHEMAS.get(step)
-        if schema is not None:
+        validator = VALIDATORS.get(step)
+        if validator is not None:
             try:
-                jsonschema.validate(body, schema)
+                validator.validate(body)
             except jsonschema.ValidationError as invalid:
                 self.rejected.append(f"{step}: {invalid.message}")
                 return self._error(400, invalid.message)
@@ -205,8 +286,7 @@ class VoiceApiStandIn:
         trouble = self._trouble(step)
         if trouble.refuse:
             self._stop_listening()
-            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
-            return "", 500  # never reaches the app: the connection is gone
+            return "", 500  # never reaches the app: its connection is gone
         if trouble.stall:
             self._closing.wait(trouble.stall)
         if trouble.raw_body is not None:

@@ -1,0 +1,329 @@
+"""The performance benchmark: `make bench`.
+
+Starts `python app.py` and the Voice API stand-in (each in its own process, so neither
+shares a GIL with the load driver), drives the loads issue 4 names, and prints one table
+of figures against their targets. It is a benchmark, not a test: nothing here fails CI.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import signal
+import ssl
+import statistics
+import subprocess
+import sys
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import trustme
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from app import PROJECT_DIR, Settings, make_voice_client
+from tools.voice_api_standin import VoiceApiStandIn
+
+APPLICATION_ID = "bench-0000-4000-8000-000000000000"
+BURST_CALLS = 300
+WAITING_CALLS = 1000
+WAITING_ANSWER_RATE = 100  # answered events per second while 1,000 calls build up
+STREAM_SECONDS = 15  # longer than it takes to answer 1,000 calls at that rate
+STALL_SECONDS = 2
+DRIVER_THREADS = 16
+
+
+# --- The stand-in, in a process of its own ------------------------------------------
+
+def _serve_standin(control, public_pem: str, ssl_context: ssl.SSLContext) -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    standin = VoiceApiStandIn(APPLICATION_ID, public_pem, ssl_context)
+    control.send(standin.host)
+    while True:
+        command, args = control.recv()
+        if command == "close":
+            standin.close()
+            control.send(None)
+            return
+        if command == "arrivals":
+            control.send([(r.step, r.call_uuid, r.at) for r in standin.received])
+        else:
+            control.send(getattr(standin, command)(*args))
+
+
+class StandInProcess:
+    def __init__(self, public_pem: str, ssl_context: ssl.SSLContext) -> None:
+        self._control, child = multiprocessing.Pipe()
+        # Forked, so the SSL context is inherited rather than pickled.
+        self._process = multiprocessing.get_context("fork").Process(
+            target=_serve_standin, args=(child, public_pem, ssl_context), daemon=True
+        )
+        self._process.start()
+        self.host = self._control.recv()
+
+    def __getattr__(self, command: str) -> Callable:
+        def call(*args):
+            self._control.send((command, args))
+            return self._control.recv()
+        return call
+
+    def arrivals(self, step: str) -> dict[str, float]:
+        """When each call's first `step` request arrived (time.monotonic)."""
+        self._control.send(("arrivals", ()))
+        found: dict[str, float] = {}
+        for arrived_step, call_uuid, at in self._control.recv():
+            if arrived_step == step:
+                found.setdefault(call_uuid, at)
+        return found
+
+
+# --- The app, as `python app.py` -----------------------------------------------------
+
+class AppProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = int(env["PORT"])
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=env,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self.request("GET", "/audio/answer.json")
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise SystemExit(f"app.py did not start; see {log_path}") from None
+                time.sleep(0.1)
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body, {"Content-Type": "application/json"} if body else {})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def place_call(self) -> str:
+        status, body = self.request("GET", "/call")
+        assert status == 200, body
+        return json.loads(body)["uuid"]
+
+    def send_event(self, call_uuid: str, status: str) -> float:
+        """POST one event as Vonage does; the seconds until the app answered."""
+        started = time.perf_counter()
+        answer, _ = self.request("POST", "/webhooks/events", json.dumps({"uuid": call_uuid, "status": status}).encode())
+        assert answer == 204, answer
+        return time.perf_counter() - started
+
+    def threads_and_rss_mb(self) -> tuple[int, float]:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines())
+        return int(fields["Threads"]), int(fields["VmRSS"].split()[0]) / 1024
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+# --- Loads -------------------------------------------------------------------------
+
+def place_calls(app: AppProcess, count: int) -> list[str]:
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(lambda _: app.place_call(), range(count)))
+
+
+def paced(app: AppProcess, calls: Iterable[str], status: str, per_second: float) -> dict[str, tuple[float, float]]:
+    """Send `status` for each call, evenly spaced; per call: (monotonic time sent, seconds to answer)."""
+    calls = list(calls)
+    start = time.monotonic() + 0.1
+    results: dict[str, tuple[float, float]] = {}
+
+    def send(numbered: tuple[int, str]) -> None:
+        index, call_uuid = numbered
+        time.sleep(max(0.0, start + index / per_second - time.monotonic()))
+        sent = time.monotonic()
+        results[call_uuid] = (sent, app.send_event(call_uuid, status))
+
+    with ThreadPoolExecutor(DRIVER_THREADS) as pool:
+        list(pool.map(send, enumerate(calls)))
+    return results
+
+
+def wait_for(standin: StandInProcess, step: str, calls: list[str], timeout: float) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while True:
+        arrived = standin.arrivals(step)
+        if all(call_uuid in arrived for call_uuid in calls) or time.monotonic() > deadline:
+            return arrived
+        time.sleep(0.2)
+
+
+def end_calls(app: AppProcess, calls: list[str]) -> None:
+    with ThreadPoolExecutor(DRIVER_THREADS) as pool:
+        list(pool.map(lambda call_uuid: app.send_event(call_uuid, "completed"), calls))
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+def request_cpu_ms(settings: Settings, count: int = 300) -> float:
+    """CPU per Voice API request in the app's own client: everything but the network wait."""
+    voice = make_voice_client(settings)
+    from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone
+    call_uuid = voice.create_call(CreateCallRequest(to=[ToPhone(number="447700900001")],
+                                                    from_=Phone(number="447700900000"),
+                                                    answer_url=["http://127.0.0.1/a"])).uuid
+    options = AudioStreamOptions(stream_url=["http://127.0.0.1/audio/music.mp3"], loop=0)
+    voice.play_audio_into_call(call_uuid, options)  # the first request signs the JWT
+    started = time.thread_time()
+    for _ in range(count // 2):
+        voice.play_audio_into_call(call_uuid, options)
+        voice.stop_audio_stream(call_uuid)
+    return (time.thread_time() - started) / count * 1000
+
+
+# --- The run -------------------------------------------------------------------------
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="stream-audio-bench-"))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (work / "private.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(work / "ca.pem"))
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    os.environ |= {"REQUESTS_CA_BUNDLE": str(work / "ca.pem"), "NO_PROXY": "127.0.0.1"}
+
+    standin = StandInProcess(public_pem, server_context)
+    port = free_port()
+    env = {**os.environ, "VONAGE_APPLICATION_ID": APPLICATION_ID,
+           "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(work / "private.key"), "VONAGE_NUMBER": "447700900000",
+           "TO_NUMBER": "447700900001", "BASE_URL": f"http://127.0.0.1:{port}", "PORT": str(port),
+           "STREAM_SECONDS": str(STREAM_SECONDS), "VONAGE_API_HOST": standin.host, "VONAGE_API_TIMEOUT": "10",
+           "MAX_ACTIVE_CALLS": str(WAITING_CALLS + BURST_CALLS), "VONAGE_SIGNATURE_SECRET": "", "CALL_TOKEN": ""}
+    settings = Settings.from_env(env)
+    rows: list[tuple[str, str, str]] = []
+    print(f"Benchmarking on {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}; "
+          f"logs in {work}", flush=True)
+
+    print("- Voice API request CPU ...", flush=True)
+    rows.append(("Voice API request overhead (CPU per request)", "< 3 ms", f"{request_cpu_ms(settings):.2f} ms"))
+
+    app = AppProcess(env, work / "app.log")
+    try:
+        warm_up = app.place_call()
+        app.send_event(warm_up, "answered")
+        wait_for(standin, "start_stream", [warm_up], 5)
+        app.send_event(warm_up, "completed")
+        idle_threads, idle_rss = app.threads_and_rss_mb()
+
+        print("- /call ...", flush=True)
+        call_times = []
+        calls = []
+        for _ in range(200):
+            started = time.perf_counter()
+            calls.append(app.place_call())
+            call_times.append(time.perf_counter() - started)
+        end_calls(app, calls)
+        rows.append(("/call end to end, median", "< 10 ms", f"{statistics.median(call_times) * 1000:.1f} ms"))
+
+        print(f"- {BURST_CALLS} calls answered within one second ...", flush=True)
+        calls = place_calls(app, BURST_CALLS)
+        sent = paced(app, calls, "answered", BURST_CALLS)
+        started_at = wait_for(standin, "start_stream", calls, 10)
+        webhook_ms = [answer * 1000 for _, answer in sent.values()]
+        to_stream_ms = [(started_at[c] - sent[c][0]) * 1000 for c in calls if c in started_at]
+        rows.append((f"webhook answer p99, {BURST_CALLS} answered in 1 s", "< 10 ms", f"{p99(webhook_ms):.1f} ms"))
+        rows.append((f"answered -> stream start leaves the app, p99 ({BURST_CALLS} in 1 s)", "< 100 ms",
+                     f"{p99(to_stream_ms):.1f} ms" + missing(calls, started_at)))
+        end_calls(app, calls)
+
+        print("- webhook events per second ...", flush=True)
+        calls = place_calls(app, 50)
+        events = [calls[i % len(calls)] for i in range(3000)]
+        started = time.monotonic()
+        with ThreadPoolExecutor(DRIVER_THREADS) as pool:
+            list(pool.map(lambda call_uuid: app.send_event(call_uuid, "ringing"), events))
+        rows.append(("webhook events per second sustained", "-", f"{len(events) / (time.monotonic() - started):.0f}"))
+        end_calls(app, calls)
+
+        print(f"- {WAITING_CALLS} calls waiting for their hang-up (about {STREAM_SECONDS + 15} s) ...", flush=True)
+        calls = place_calls(app, WAITING_CALLS)
+        paced(app, calls, "answered", WAITING_ANSWER_RATE)
+        started_at = wait_for(standin, "start_stream", calls, 10)
+        threads, rss = app.threads_and_rss_mb()
+        rows.append((f"threads with {WAITING_CALLS} calls waiting", "< 40", f"{threads} (idle: {idle_threads})"))
+        rows.append((f"memory over idle with {WAITING_CALLS} calls waiting", "< 30 MB",
+                     f"{rss - idle_rss:.1f} MB (idle: {idle_rss:.0f} MB)"))
+        hung_up_at = wait_for(standin, "hangup", calls, STREAM_SECONDS + 10)
+        errors_ms = [(hung_up_at[c] - started_at[c] - STREAM_SECONDS) * 1000 for c in calls
+                     if c in hung_up_at and c in started_at]
+        rows.append((f"hang-up timing error p99, {WAITING_CALLS} calls", "< 100 ms",
+                     f"{p99(errors_ms):.1f} ms (median {statistics.median(errors_ms):.1f})"
+                     + missing(calls, hung_up_at)))
+        end_calls(app, calls)
+
+        print(f"- {BURST_CALLS} calls answered within one second, the Voice API stalling {STALL_SECONDS} s ...",
+              flush=True)
+        calls = place_calls(app, BURST_CALLS)
+        for step in ("start_stream", "stop_stream", "hangup"):
+            standin.misbehave(step, None, STALL_SECONDS)
+        sent = paced(app, calls, "answered", BURST_CALLS)
+        webhook_ms = [answer * 1000 for _, answer in sent.values()]
+        rows.append((f"webhook answer p99, Voice API stalling {STALL_SECONDS} s", "< 10 ms",
+                     f"{p99(webhook_ms):.1f} ms"))
+    finally:
+        app.stop()
+        standin.close()
+
+    print_table(rows)
+    return 0
+
+
+def missing(calls: list[str], arrived: dict[str, float]) -> str:
+    absent = sum(c not in arrived for c in calls)
+    return f" ({absent} never arrived)" if absent else ""
+
+
+def print_table(rows: list[tuple[str, str, str]]) -> None:
+    widths = [max(len(row[i]) for row in [("measure", "target", "measured"), *rows]) for i in range(3)]
+    line = "| " + " | ".join("{:<%d}" % w for w in widths) + " |"
+    print()
+    print(line.format("measure", "target", "measured"))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line.format(*row))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
