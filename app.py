@@ -619,12 +619,18 @@ class CallFlow:
                     "Try again when one has ended."
                 )
             self._being_placed += 1
+        call = None
         try:
-            uuid = self._create_call()
+            call = Call(self._create_call())
         finally:
+            # One step, so that no other request sees the call counted twice or not at all.
             with self._lock:
                 self._being_placed -= 1
-        return uuid
+                if call is not None:
+                    self._calls[call.uuid] = call
+                    # If the final event is lost, the call still stops counting once Vonage has ended it.
+                    call.expiry = self._timer.schedule(s.longest_call, self._forget, call)
+        return call.uuid
 
     def _create_call(self) -> str:
         s = self._settings
@@ -643,16 +649,11 @@ class CallFlow:
             failure = CallNotPlaced(*explain_voice_api_failure(error, s.api_timeout))
             log.error("call to %s: POST /v1/calls failed after %s: %s", s.to_number, _since(started), failure.reason)
             raise failure from error
-        call = Call(response.uuid)
-        with self._lock:
-            self._calls[call.uuid] = call
-            # If the final event is lost, the call still stops counting once Vonage has ended it.
-            call.expiry = self._timer.schedule(s.longest_call, self._forget, call)
         log.info(
             "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
-            call.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
+            response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
         )
-        return call.uuid
+        return response.uuid
 
     def on_event(self, uuid: str, status: str) -> None:
         """Act on one Voice API event; never blocks on the Voice API."""
