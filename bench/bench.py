@@ -25,12 +25,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import trustme
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from app import PROJECT_DIR, Settings, make_voice_client
-from tools.voice_api_standin import VoiceApiStandIn
+from tools.voice_api_standin import VoiceApiStandIn, throwaway_credentials
 
 APPLICATION_ID = "bench-0000-4000-8000-000000000000"
 BURST_CALLS = 300
@@ -200,21 +196,13 @@ def request_cpu_ms(settings: Settings, count: int = 300) -> float:
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="stream-audio-bench-"))
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (work / "private.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(work / "ca.pem"))
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    os.environ |= {"REQUESTS_CA_BUNDLE": str(work / "ca.pem"), "NO_PROXY": "127.0.0.1"}
+    credentials = throwaway_credentials(work)
+    os.environ |= {"REQUESTS_CA_BUNDLE": str(credentials.ca_path), "NO_PROXY": "127.0.0.1"}
 
-    standin = StandInProcess(public_pem, server_context)
+    standin = StandInProcess(credentials.public_pem, credentials.server_context)
     port = free_port()
     env = {**os.environ, "VONAGE_APPLICATION_ID": APPLICATION_ID,
-           "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(work / "private.key"), "VONAGE_NUMBER": "447700900000",
+           "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path), "VONAGE_NUMBER": "447700900000",
            "TO_NUMBER": "447700900001", "BASE_URL": f"http://127.0.0.1:{port}", "PORT": str(port),
            "STREAM_SECONDS": str(STREAM_SECONDS), "VONAGE_API_HOST": standin.host, "VONAGE_API_TIMEOUT": "10",
            "MAX_ACTIVE_CALLS": str(WAITING_CALLS + BURST_CALLS), "VONAGE_SIGNATURE_SECRET": "", "CALL_TOKEN": ""}

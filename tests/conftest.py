@@ -8,25 +8,20 @@ import logging
 import os
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
-import trustme
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import make_server
 
 from app import PROJECT_DIR, RequestHandler, Settings, create_app
-from tools.voice_api_standin import VoiceApiStandIn, signed_headers
+from tools.voice_api_standin import ThrowAwayCredentials, VoiceApiStandIn, signed_headers, throwaway_credentials
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 VONAGE_NUMBER = "447700900000"
@@ -51,63 +46,32 @@ def info_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
 
 
-@dataclass(frozen=True)
-class KeyPair:
-    private_key_path: Path
-    private_pem: str
-    public_pem: str
-
-
-@dataclass(frozen=True)
-class Tls:
-    ca_path: Path
-    server_context: ssl.SSLContext
-
-
 @pytest.fixture(scope="session")
-def key_pair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    path = tmp_path_factory.mktemp("keys") / "private.key"
-    path.write_text(private_pem)
-    return KeyPair(path, private_pem, public_pem)
-
-
-@pytest.fixture(scope="session")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
-    ca = trustme.CA()
-    ca_path = tmp_path_factory.mktemp("tls") / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_path))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    return Tls(ca_path, context)
+def credentials(tmp_path_factory: pytest.TempPathFactory) -> ThrowAwayCredentials:
+    """The application's key pair and the stand-in's TLS certificate, made for this run."""
+    return throwaway_credentials(tmp_path_factory.mktemp("credentials"))
 
 
 @pytest.fixture(autouse=True)
-def trust_test_ca(monkeypatch: pytest.MonkeyPatch, tls: Tls) -> None:
+def trust_test_ca(monkeypatch: pytest.MonkeyPatch, credentials: ThrowAwayCredentials) -> None:
     """The SDK must trust the stand-in's throw-away CA, whatever this machine trusts."""
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca_path))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(credentials.ca_path))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
 @pytest.fixture
-def voice_api(key_pair: KeyPair, tls: Tls) -> Iterator[VoiceApiStandIn]:
-    standin = VoiceApiStandIn(APPLICATION_ID, key_pair.public_pem, tls.server_context)
+def voice_api(credentials: ThrowAwayCredentials) -> Iterator[VoiceApiStandIn]:
+    standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context)
     yield standin
     standin.close()
 
 
 @pytest.fixture
-def env(key_pair: KeyPair, voice_api: VoiceApiStandIn) -> dict[str, str]:
+def env(credentials: ThrowAwayCredentials, voice_api: VoiceApiStandIn) -> dict[str, str]:
     """Settings as a user writes them in .env; BASE_URL is filled in per server."""
     return {
         "VONAGE_APPLICATION_ID": APPLICATION_ID,
-        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(key_pair.private_key_path),
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
         "VONAGE_NUMBER": VONAGE_NUMBER,
         "TO_NUMBER": TO_NUMBER,
         "STREAM_SECONDS": "1",
@@ -250,7 +214,7 @@ class AppProcess:
 
 
 @pytest.fixture
-def start_process(key_pair, tls, voice_api, tmp_path) -> Iterator[Callable[..., AppProcess]]:
+def start_process(credentials, voice_api, tmp_path) -> Iterator[Callable[..., AppProcess]]:
     """Start `python app.py` with a user's settings, plus any overrides."""
     started: list[AppProcess] = []
 
@@ -258,7 +222,7 @@ def start_process(key_pair, tls, voice_api, tmp_path) -> Iterator[Callable[..., 
         port = free_port()
         env = user_environment(**{
             "VONAGE_APPLICATION_ID": APPLICATION_ID,
-            "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(key_pair.private_key_path),
+            "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
             "VONAGE_NUMBER": f"+{VONAGE_NUMBER}",
             "TO_NUMBER": TO_NUMBER,
             "BASE_URL": f"http://127.0.0.1:{port}/",
@@ -266,7 +230,7 @@ def start_process(key_pair, tls, voice_api, tmp_path) -> Iterator[Callable[..., 
             "STREAM_SECONDS": "1",
             "VONAGE_API_HOST": voice_api.host,
             "VONAGE_API_SECRET": "api-s3cr3t",
-            "REQUESTS_CA_BUNDLE": str(tls.ca_path),
+            "REQUESTS_CA_BUNDLE": str(credentials.ca_path),
             **overrides,
         })
         started.append(AppProcess(env, tmp_path / f"app-{len(started)}.log"))

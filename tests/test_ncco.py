@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import mutagen.mp3
 import pytest
 
-from app import CALL_MARGIN_SECONDS, PUBLIC_DIR, answer_ncco
+from app import CALL_MARGIN_SECONDS, PROJECT_DIR, PUBLIC_DIR, answer_ncco
 
-NCCO_SCHEMA = json.loads((Path(__file__).parent / "schemas" / "ncco-schema.json").read_text())
+NCCO_SCHEMA = json.loads((PROJECT_DIR / "tools" / "ncco-schema.json").read_text())
 SILENCE_SECONDS = mutagen.mp3.MP3(PUBLIC_DIR / "silence.mp3").info.length
 
 

@@ -18,7 +18,7 @@ API_SECRET = "api-s3cr3t"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
-def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, key_pair):
+def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, credentials):
     running = start_process(VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET, CALL_TOKEN=CALL_TOKEN,
                             VONAGE_API_KEY="abcd1234", VONAGE_API_SECRET=API_SECRET, VONAGE_API_TIMEOUT="1")
     answers: list[requests.Response] = []
@@ -57,7 +57,7 @@ def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, key
     assert get(f"/call?token={CALL_TOKEN}").status_code == 504
     assert running.stop(signal.SIGTERM) == 0
 
-    key_lines = [line for line in key_pair.private_pem.splitlines() if line and "-----" not in line]
+    key_lines = [line for line in credentials.private_pem.splitlines() if line and "-----" not in line]
     secrets = [SIGNATURE_SECRET, CALL_TOKEN, API_SECRET, *key_lines]
     everything = running.log() + "".join(
         f"{a.status_code} {a.headers} {a.text}" for a in answers

@@ -14,10 +14,10 @@ from tests.conftest import APPLICATION_ID
 
 
 @pytest.fixture
-def good_env(key_pair) -> dict[str, str]:
+def good_env(credentials) -> dict[str, str]:
     return {
         "VONAGE_APPLICATION_ID": APPLICATION_ID,
-        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(key_pair.private_key_path),
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
         "VONAGE_NUMBER": "447700900000",
         "TO_NUMBER": "447700900001",
         "BASE_URL": "https://abc123.ngrok.app",
@@ -30,11 +30,11 @@ def problems_with(env: dict[str, str]) -> list[str]:
     return raised.value.problems
 
 
-def test_the_required_settings_alone_give_the_documented_defaults(good_env, key_pair):
+def test_the_required_settings_alone_give_the_documented_defaults(good_env, credentials):
     settings = Settings.from_env(good_env)
 
     assert settings.application_id == APPLICATION_ID
-    assert settings.private_key == key_pair.private_pem
+    assert settings.private_key == credentials.private_pem
     assert settings.vonage_number == "447700900000" and settings.to_number == "447700900001"
     assert settings.base_url == "https://abc123.ngrok.app"
     assert settings.stream_seconds == 20.0
@@ -104,25 +104,25 @@ def test_vonage_names_win_over_nexmo_names(good_env):
     assert settings.vonage_number == "447700900000"
 
 
-def test_a_relative_key_path_is_relative_to_the_project_folder(good_env, key_pair, tmp_path, monkeypatch):
+def test_a_relative_key_path_is_relative_to_the_project_folder(good_env, credentials, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "PROJECT_DIR", tmp_path)
     (tmp_path / "keys").mkdir()
-    (tmp_path / "keys" / "app.key").write_text(key_pair.private_pem)
+    (tmp_path / "keys" / "app.key").write_text(credentials.private_pem)
 
     settings = Settings.from_env({**good_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "keys/app.key"})
 
-    assert settings.private_key == key_pair.private_pem
+    assert settings.private_key == credentials.private_pem
 
 
-def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, key_pair, tmp_path, monkeypatch):
+def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, credentials, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "PROJECT_DIR", tmp_path)
     env = {k: v for k, v in good_env.items() if k != "VONAGE_APPLICATION_PRIVATE_KEY_PATH"}
 
     [problem] = problems_with(env)
     assert problem.startswith(f"VONAGE_APPLICATION_PRIVATE_KEY_PATH: cannot read the private key at {tmp_path / 'private.key'}")
 
-    (tmp_path / "private.key").write_text(key_pair.private_pem)
-    assert Settings.from_env(env).private_key == key_pair.private_pem
+    (tmp_path / "private.key").write_text(credentials.private_pem)
+    assert Settings.from_env(env).private_key == credentials.private_pem
 
 
 @pytest.mark.parametrize("name", ["VONAGE_APPLICATION_ID", "VONAGE_NUMBER", "TO_NUMBER", "BASE_URL"])

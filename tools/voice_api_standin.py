@@ -18,12 +18,16 @@ import threading
 import time
 import uuid as uuid_module
 from dataclasses import dataclass
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 import jsonschema
 import jwt
+import trustme
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, Response, jsonify, request
 
 # Transcribed from the Voice API's OpenAPI description (voice.yml 1.3.7):
@@ -85,6 +89,35 @@ def signed_headers(body: bytes, secret: str, application_id: str, **claims: Any)
     payload.update(claims)
     payload = {name: value for name, value in payload.items() if value is not None}
     return {"Authorization": "Bearer " + jwt.encode(payload, secret, algorithm="HS256")}
+
+
+# --- Throw-away credentials ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ThrowAwayCredentials:
+    """An application key pair and a TLS certificate authority, made for one run."""
+
+    private_key_path: Path
+    private_pem: str
+    public_pem: str
+    ca_path: Path  # what a client trusts (REQUESTS_CA_BUNDLE)
+    server_context: ssl.SSLContext  # the stand-in's certificate for 127.0.0.1, signed by that CA
+
+
+def throwaway_credentials(folder: Path) -> ThrowAwayCredentials:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    (folder / "private.key").write_text(private_pem)
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+    return ThrowAwayCredentials(folder / "private.key", private_pem, public_pem, folder / "ca.pem", server_context)
 
 
 # --- HTTPS with keep-alive, as Vonage serves the Voice API ---------------------------
