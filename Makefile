@@ -1,12 +1,17 @@
-# On a fresh clone: `make run`, `make test`, `make bench`. Each builds .venv first.
+# On a fresh clone: `make demo`, `make run`, `make test`, `make bench`. Each builds .venv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench audio clean
+.PHONY: run demo test bench audio clean
 
 run: $(VENV)/.app-installed
 	$(BIN)/python app.py
+
+# The whole call against a local Voice API that behaves like Vonage: no account, no network.
+# Options: make demo ARGS="--stream-seconds 8 --callee-hangs-up-after 3 --signed"
+demo: $(VENV)/.test-installed
+	$(BIN)/python -m tools.demo $(ARGS)
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest

@@ -292,7 +292,7 @@ def missing(calls: list[str], arrived: dict[str, float]) -> str:
 
 def print_table(rows: list[tuple[str, str, str]]) -> None:
     widths = [max(len(row[i]) for row in [("measure", "target", "measured"), *rows]) for i in range(3)]
-    line = "| " + " | ".join("{:<%d}" % w for w in widths) + " |"
+    line = "| " + " | ".join(f"{{:<{w}}}" for w in widths) + " |"
     print()
     print(line.format("measure", "target", "measured"))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

@@ -50,7 +50,8 @@ def test_an_event_the_webhook_cannot_read_gets_a_clear_4xx_and_sends_nothing(
     assert response.status_code == status
     assert response.json()["error"]
     assert voice_api.received == []
-    refusals = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "event webhook: refused" in r.getMessage()]
+    refusals = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and "event webhook: refused" in r.getMessage()]
     assert len(refusals) == 1
     assert all(ch.isprintable() for ch in refusals[0]), "hostile text reached the log unescaped"
     assert running_app.get("/audio/answer.json").status_code == 200  # still serving

@@ -43,7 +43,8 @@ def test_shutting_down_with_nothing_in_progress_sends_nothing_and_leaves_no_thre
     assert time.monotonic() - started < 1
     assert voice_api.sent("hangup") == []
     assert "shutting down" not in app_log(caplog)
-    leftovers = [t.name for t in threading.enumerate() if t.name.startswith(("hangup-timer", "voice-api_", "app-server"))]
+    ours = ("hangup-timer", "voice-api_", "app-server")
+    leftovers = [t.name for t in threading.enumerate() if t.name.startswith(ours)]
     assert leftovers == []
 
 

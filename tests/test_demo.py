@@ -1,0 +1,128 @@
+"""`make demo`: the whole call against a local Voice API that behaves like Vonage, with
+no account, no .env and no network; and what it says when something is broken."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import PROJECT_DIR
+
+LINE = re.compile(r"^\+(\d+\.\d\d)s  (\w+) +(.*)$")
+
+
+def run_demo(*args: str, project: Path = PROJECT_DIR) -> tuple[int, list[tuple[float, str, str]], str]:
+    finished = subprocess.run([sys.executable, "-m", "tools.demo", *args], cwd=project, capture_output=True,
+                              text=True, timeout=40)
+    timeline = [(float(m[1]), m[2], m[3]) for m in map(LINE.match, finished.stdout.splitlines()) if m]
+    return finished.returncode, timeline, finished.stdout + finished.stderr
+
+
+def at(timeline: list[tuple[float, str, str]], who: str, text: str) -> float:
+    """When the first `who` line containing `text` was printed."""
+    return next(t for t, w, what in timeline if w == who and text in what)
+
+
+def test_the_demo_prints_the_whole_call_and_exits_0(tmp_path):
+    status, timeline, output = run_demo("--stream-seconds", "2")
+
+    assert status == 0, output
+    whats = [f"{who} {what}" for _, who, what in timeline]
+    expected = [
+        "browser GET /call",
+        "app -> Voice API  POST /v1/calls  to 447700900001 from 447700900000",
+        'vonage fetched /audio/answer.json: talk "Please hold ..." ; stream silence.mp3 (60 s x 1)',
+        "vonage fetched /audio/silence.mp3: MP3 16 kHz mono, 60.1 s",
+        "vonage -> app  event started / ringing / answered",
+        "app -> Voice API  PUT stream music.mp3 loop 0",
+        "vonage fetched /audio/music.mp3: MP3 16 kHz mono, 20.1 s",
+        "app -> Voice API  DELETE stream",
+        "app -> Voice API  PUT hangup",
+        "vonage call over: the app hung up",
+        "vonage -> app  event completed",
+    ]
+    assert [w for w in whats if not w.startswith("browser <-")] == expected
+    assert timeline[0][0] == 0.0
+    # The timeline prints hundredths of a second.
+    assert 1.99 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 2.5
+    assert timeline[-1][0] < 2 + 2.5  # STREAM_SECONDS plus the ring and a little
+    assert "The call went as it should" in output
+
+
+def test_a_callee_who_hangs_up_early_ends_the_demo_call_with_nothing_sent_after(tmp_path):
+    status, timeline, output = run_demo("--stream-seconds", "5", "--callee-hangs-up-after", "1", "--signed")
+
+    assert status == 0, output
+    assert 0.99 <= at(timeline, "vonage", "the callee hung up after 1 s") - at(timeline, "vonage", "answered") < 1.5
+    assert not any("DELETE stream" in what or "PUT hangup" in what for _, _, what in timeline)
+    assert "(signed webhooks)" in output
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """The project as a clone has it, to break on purpose."""
+    for name in ("app.py", "public", "tools"):
+        source = PROJECT_DIR / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    return tmp_path
+
+
+def break_app(project: Path, working: str, broken: str) -> None:
+    app = project / "app.py"
+    assert working in app.read_text()
+    app.write_text(app.read_text().replace(working, broken))
+
+
+def test_without_music_mp3_the_demo_says_vonage_got_a_404_and_exits_1(project_copy):
+    (project_copy / "public" / "music.mp3").unlink()
+
+    status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+
+    assert status == 1
+    assert "PROBLEM: fetching /audio/music.mp3 failed: it answered 404" in output
+
+
+def test_an_ncco_that_fails_vonages_schema_is_named_and_the_demo_exits_1(project_copy):
+    break_app(project_copy, "        return jsonify(ncco)", '        return jsonify([{"action": "talk"}])')
+
+    status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+
+    assert status == 1
+    assert "PROBLEM: the answer NCCO fails Vonage's schema at 0: 'text' is a required property" in output
+
+
+def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(project_copy):
+    (project_copy / "public" / "silence.mp3").write_text("<html>not audio</html>")
+    break_app(project_copy, 'silence_seconds = mp3_duration(PUBLIC_DIR / "silence.mp3")', "silence_seconds = 60.0")
+
+    status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+
+    assert status == 1
+    assert "PROBLEM: /audio/silence.mp3 is not a playable MP3" in output
+
+
+def test_an_event_webhook_that_answers_500_is_named_and_the_demo_exits_1(project_copy):
+    break_app(project_copy, '        calls.on_event(uuid, status)\n        return "", 204',
+              '        calls.on_event(uuid, status)\n        return "", 500')
+
+    status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+
+    assert status == 1
+    assert "PROBLEM: the event webhook /webhooks/events answered 500 to started" in output
+
+
+def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_demo_exits_1(project_copy):
+    break_app(project_copy, "        self._stop_music(call)\n        self._hang_up(call)\n",
+              "        self._stop_music(call)\n")
+
+    status, timeline, output = run_demo("--stream-seconds", "1", project=project_copy)
+
+    assert status == 1
+    ended = at(timeline, "vonage", "call over: length_timer (11 s) passed")
+    assert 10.99 <= ended - at(timeline, "vonage", "answered") < 11.5
+    assert "PROBLEM: expected the app hung up, but the call ended because length_timer (11 s) passed" in output

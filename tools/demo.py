@@ -1,0 +1,143 @@
+"""`make demo`: the whole call, without a Vonage account or a network.
+
+Starts `python app.py` and a local Voice API that behaves like Vonage from the outside,
+opens /call as a browser would, and prints the call's life as a timeline. Exits 0 if
+the call went as it should, 1 if Vonage would have found something wrong.
+
+    python -m tools.demo [--stream-seconds 5] [--callee-hangs-up-after N] [--signed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from app import PROJECT_DIR
+from tools.voice_api_standin import LikeVonage, Timeline, VoiceApiStandIn, throwaway_credentials
+
+APPLICATION_ID = "demo0000-0000-4000-8000-000000000000"
+VONAGE_NUMBER = "447700900000"
+TO_NUMBER = "447700900001"
+SIGNATURE_SECRET = "demo-signature-secret-0123456789abcdef"
+SETTINGS = ["VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER", "TO_NUMBER", "BASE_URL",
+            "PORT", "STREAM_SECONDS", "VONAGE_API_HOST", "VONAGE_API_TIMEOUT", "VONAGE_SIGNATURE_SECRET", "CALL_TOKEN",
+            "MAX_ACTIVE_CALLS", "RINGING_TIMER", "VONAGE_API_KEY", "VONAGE_API_SECRET", "NEXMO_APPLICATION_ID",
+            "NEXMO_APPLICATION_PRIVATE_KEY_PATH", "NEXMO_NUMBER", "NEXMO_API_KEY", "NEXMO_API_SECRET"]
+RING_SECONDS = 1.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_arguments(argv)
+    work = Path(tempfile.mkdtemp(prefix="stream-audio-demo-"))
+    credentials = throwaway_credentials(work)
+    # This process fetches from the app and the app calls the stand-in: both trust its CA.
+    os.environ |= {"REQUESTS_CA_BUNDLE": str(credentials.ca_path), "NO_PROXY": "127.0.0.1,localhost"}
+    secret = SIGNATURE_SECRET if options.signed else ""
+
+    print(f"A call from {VONAGE_NUMBER} to {TO_NUMBER}, music for {options.stream_seconds:g} s, against a local "
+          f"Voice API that behaves like Vonage{' (signed webhooks)' if secret else ''}.\n")
+    timeline = Timeline(lambda line: print(line, flush=True))
+    vonage = LikeVonage(timeline, secret, RING_SECONDS, options.callee_hangs_up_after)
+    standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context, vonage)
+    port = free_port()
+    # Every setting is given, blank or not, so that a developer's .env cannot change the demo.
+    env = {**os.environ, **dict.fromkeys(SETTINGS, ""),
+           "VONAGE_APPLICATION_ID": APPLICATION_ID,
+           "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
+           "VONAGE_NUMBER": VONAGE_NUMBER, "TO_NUMBER": TO_NUMBER, "BASE_URL": f"http://127.0.0.1:{port}",
+           "PORT": str(port), "STREAM_SECONDS": f"{options.stream_seconds:g}", "VONAGE_API_HOST": standin.host,
+           "VONAGE_SIGNATURE_SECRET": secret}
+    app_log = work / "app.log"
+    with app_log.open("w") as log_file:
+        app = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, stdout=log_file,
+                               stderr=subprocess.STDOUT)
+    try:
+        if not wait_until_serving(app, port):
+            timeline.problem("demo", f"app.py did not start: {tail(app_log)}")
+        else:
+            place_call(timeline, port)
+            patience = RING_SECONDS + options.stream_seconds + 15
+            if not vonage.wait_until_done(patience):
+                timeline.problem("demo", f"the call had not ended {patience:g} s after it was placed")
+            expected = "the callee hung up" if options.callee_hangs_up_after else "the app hung up"
+            for why in vonage.endings:
+                if not why.startswith(expected):
+                    timeline.problem("demo", f"expected {expected}, but the call ended because {why}")
+    finally:
+        app.send_signal(signal.SIGTERM)
+        try:
+            app.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            app.kill()
+        standin.close()
+
+    print()
+    if timeline.problems:
+        print(f"{len(timeline.problems)} problem(s), as Vonage would have failed:")
+        for problem in timeline.problems:
+            print(f"  - {problem}")
+        print(f"The app's own log: {app_log}")
+        return 1
+    print(f"The call went as it should. The app's own log: {app_log}")
+    return 0
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stream-seconds", type=positive, default=5.0, metavar="S",
+                        help="how long the music plays before the app hangs up (default 5)")
+    parser.add_argument("--callee-hangs-up-after", type=positive, metavar="N",
+                        help="the callee hangs up N seconds after answering")
+    parser.add_argument("--signed", action="store_true",
+                        help="Vonage signs every event and the app checks each signature")
+    return parser.parse_args(argv)
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def place_call(timeline: Timeline, port: int) -> None:
+    timeline.add("browser", "GET /call")
+    answer = requests.get(f"http://127.0.0.1:{port}/call", timeout=15)
+    if answer.status_code != 200:
+        timeline.problem("browser", f"/call answered {answer.status_code}: {answer.text.strip()}")
+        return
+    timeline.add("browser", f"<- 200  call {answer.json()['uuid']}")
+
+
+def wait_until_serving(app: subprocess.Popen, port: int, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and app.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def tail(path: Path, lines: int = 8) -> str:
+    return "\n".join(path.read_text().splitlines()[-lines:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
