@@ -13,19 +13,17 @@ import logging
 import multiprocessing
 import os
 import platform
-import signal
 import ssl
 import statistics
-import subprocess
 import sys
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app import PROJECT_DIR, Settings, make_voice_client
+from app import Settings, make_voice_client
+from tools.app_process import AppProcess, free_port, user_environment
 from tools.voice_api_standin import VoiceApiStandIn, throwaway_credentials
 
 APPLICATION_ID = "bench-0000-4000-8000-000000000000"
@@ -83,21 +81,8 @@ class StandInProcess:
 
 # --- The app, as `python app.py` -----------------------------------------------------
 
-class AppProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.port = int(env["PORT"])
-        self._log = log_path.open("w")
-        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                self.request("GET", "/audio/answer.json")
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise SystemExit(f"app.py did not start; see {log_path}") from None
-                time.sleep(0.1)
+class BenchedApp(AppProcess):
+    """`python app.py`, driven with http.client: lighter than requests, so the driver costs little."""
 
     def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -124,24 +109,15 @@ class AppProcess:
         fields = dict(line.split(":", 1) for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines())
         return int(fields["Threads"]), int(fields["VmRSS"].split()[0]) / 1024
 
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._log.close()
-
 
 # --- Loads -------------------------------------------------------------------------
 
-def place_calls(app: AppProcess, count: int) -> list[str]:
+def place_calls(app: BenchedApp, count: int) -> list[str]:
     with ThreadPoolExecutor(4) as pool:
         return list(pool.map(lambda _: app.place_call(), range(count)))
 
 
-def paced(app: AppProcess, calls: Iterable[str], status: str, per_second: float) -> dict[str, tuple[float, float]]:
+def paced(app: BenchedApp, calls: Iterable[str], status: str, per_second: float) -> dict[str, tuple[float, float]]:
     """Send `status` for each call, evenly spaced; per call: (monotonic time sent, seconds to answer)."""
     calls = list(calls)
     start = time.monotonic() + 0.1
@@ -167,7 +143,7 @@ def wait_for(standin: StandInProcess, step: str, calls: list[str], timeout: floa
         time.sleep(0.2)
 
 
-def end_calls(app: AppProcess, calls: list[str]) -> None:
+def end_calls(app: BenchedApp, calls: list[str]) -> None:
     with ThreadPoolExecutor(DRIVER_THREADS) as pool:
         list(pool.map(lambda call_uuid: app.send_event(call_uuid, "completed"), calls))
 
@@ -201,11 +177,12 @@ def main() -> int:
 
     standin = StandInProcess(credentials.public_pem, credentials.server_context)
     port = free_port()
-    env = {**os.environ, "VONAGE_APPLICATION_ID": APPLICATION_ID,
-           "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path), "VONAGE_NUMBER": "447700900000",
-           "TO_NUMBER": "447700900001", "BASE_URL": f"http://127.0.0.1:{port}", "PORT": str(port),
-           "STREAM_SECONDS": str(STREAM_SECONDS), "VONAGE_API_HOST": standin.host, "VONAGE_API_TIMEOUT": "10",
-           "MAX_ACTIVE_CALLS": str(WAITING_CALLS + BURST_CALLS), "VONAGE_SIGNATURE_SECRET": "", "CALL_TOKEN": ""}
+    env = user_environment(
+        VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        VONAGE_NUMBER="447700900000", TO_NUMBER="447700900001", BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
+        STREAM_SECONDS=str(STREAM_SECONDS), VONAGE_API_HOST=standin.host, VONAGE_API_TIMEOUT="10",
+        MAX_ACTIVE_CALLS=str(WAITING_CALLS + BURST_CALLS),
+    )
     settings = Settings.from_env(env)
     rows: list[tuple[str, str, str]] = []
     print(f"Benchmarking on {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}; "
@@ -214,7 +191,9 @@ def main() -> int:
     print("- Voice API request CPU ...", flush=True)
     rows.append(("Voice API request overhead (CPU per request)", "< 3 ms", f"{request_cpu_ms(settings):.2f} ms"))
 
-    app = AppProcess(env, work / "app.log")
+    app = BenchedApp(env, work / "app.log")
+    if not app.wait_until_serving():
+        raise SystemExit(f"app.py did not start:\n{app.log()}")
     try:
         warm_up = app.place_call()
         app.send_event(warm_up, "answered")
@@ -298,12 +277,6 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print(line.format(*row))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def cpu_model() -> str:

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import requests
 from werkzeug.serving import make_server
 
-from app import PROJECT_DIR, RequestHandler, Settings, create_app
+from app import RequestHandler, Settings, create_app
+from tools.app_process import AppProcess, free_port, user_environment
 from tools.voice_api_standin import ThrowAwayCredentials, VoiceApiStandIn, signed_headers, throwaway_credentials
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -150,43 +146,8 @@ def running_app(start_app: Callable[..., RunningApp]) -> RunningApp:
 
 # --- `python app.py` as a user runs it -----------------------------------------------
 
-# Every setting is given, blank or not: the real environment wins over a developer's .env.
-ALL_SETTINGS = ["VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER", "TO_NUMBER",
-                "BASE_URL", "VONAGE_API_KEY", "VONAGE_API_SECRET", "PORT", "STREAM_SECONDS", "VONAGE_API_HOST",
-                "VONAGE_API_TIMEOUT", "VONAGE_SIGNATURE_SECRET", "RINGING_TIMER", "MAX_ACTIVE_CALLS", "CALL_TOKEN",
-                "NEXMO_APPLICATION_ID",
-                "NEXMO_APPLICATION_PRIVATE_KEY_PATH", "NEXMO_NUMBER", "NEXMO_API_KEY", "NEXMO_API_SECRET"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def user_environment(**settings: str) -> dict[str, str]:
-    return {**os.environ, **dict.fromkeys(ALL_SETTINGS, ""), **settings}
-
-
-class AppProcess:
-    def __init__(self, env: dict[str, str], output: Path) -> None:
-        self.output = output
-        self._output_file = output.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, stdout=self._output_file, stderr=subprocess.STDOUT
-        )
-        self.url = env["BASE_URL"].rstrip("/")
-
-    def wait_until_serving(self, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log()
-            try:
-                requests.get(self.url + "/audio/answer.json", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise AssertionError(f"app.py did not start serving within {timeout} s:\n{self.log()}")
+class RunningProcess(AppProcess):
+    """`python app.py`, and Vonage's side of its webhooks."""
 
     def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
@@ -201,24 +162,13 @@ class AppProcess:
             headers |= signed_headers(body, secret, APPLICATION_ID)
         return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=5)
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=10)
-        finally:
-            self._output_file.close()
-
-    def log(self) -> str:
-        return self.output.read_text()
-
 
 @pytest.fixture
-def start_process(credentials, voice_api, tmp_path) -> Iterator[Callable[..., AppProcess]]:
+def start_process(credentials, voice_api, tmp_path) -> Iterator[Callable[..., RunningProcess]]:
     """Start `python app.py` with a user's settings, plus any overrides."""
-    started: list[AppProcess] = []
+    started: list[RunningProcess] = []
 
-    def start(**overrides: str) -> AppProcess:
+    def start(**overrides: str) -> RunningProcess:
         port = free_port()
         env = user_environment(**{
             "VONAGE_APPLICATION_ID": APPLICATION_ID,
@@ -233,17 +183,15 @@ def start_process(credentials, voice_api, tmp_path) -> Iterator[Callable[..., Ap
             "REQUESTS_CA_BUNDLE": str(credentials.ca_path),
             **overrides,
         })
-        started.append(AppProcess(env, tmp_path / f"app-{len(started)}.log"))
-        started[-1].wait_until_serving()
+        started.append(RunningProcess(env, tmp_path / f"app-{len(started)}.log"))
+        assert started[-1].wait_until_serving(), f"app.py did not start serving:\n{started[-1].log()}"
         return started[-1]
 
     yield start
     for running in started:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.stop()
+        running.stop(signal.SIGKILL)
 
 
 @pytest.fixture
-def app_process(start_process) -> AppProcess:
+def app_process(start_process) -> RunningProcess:
     return start_process()

@@ -11,27 +11,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import requests
 
-from app import PROJECT_DIR
+from tools.app_process import AppProcess, free_port, user_environment
 from tools.voice_api_standin import LikeVonage, Timeline, VoiceApiStandIn, throwaway_credentials
 
 APPLICATION_ID = "demo0000-0000-4000-8000-000000000000"
 VONAGE_NUMBER = "447700900000"
 TO_NUMBER = "447700900001"
 SIGNATURE_SECRET = "demo-signature-secret-0123456789abcdef"
-SETTINGS = ["VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER", "TO_NUMBER", "BASE_URL",
-            "PORT", "STREAM_SECONDS", "VONAGE_API_HOST", "VONAGE_API_TIMEOUT", "VONAGE_SIGNATURE_SECRET", "CALL_TOKEN",
-            "MAX_ACTIVE_CALLS", "RINGING_TIMER", "VONAGE_API_KEY", "VONAGE_API_SECRET", "NEXMO_APPLICATION_ID",
-            "NEXMO_APPLICATION_PRIVATE_KEY_PATH", "NEXMO_NUMBER", "NEXMO_API_KEY", "NEXMO_API_SECRET"]
 RING_SECONDS = 1.0
 
 
@@ -49,20 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     vonage = LikeVonage(timeline, secret, RING_SECONDS, options.callee_hangs_up_after)
     standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context, vonage)
     port = free_port()
-    # Every setting is given, blank or not, so that a developer's .env cannot change the demo.
-    env = {**os.environ, **dict.fromkeys(SETTINGS, ""),
-           "VONAGE_APPLICATION_ID": APPLICATION_ID,
-           "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
-           "VONAGE_NUMBER": VONAGE_NUMBER, "TO_NUMBER": TO_NUMBER, "BASE_URL": f"http://127.0.0.1:{port}",
-           "PORT": str(port), "STREAM_SECONDS": f"{options.stream_seconds:g}", "VONAGE_API_HOST": standin.host,
-           "VONAGE_SIGNATURE_SECRET": secret}
-    app_log = work / "app.log"
-    with app_log.open("w") as log_file:
-        app = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, stdout=log_file,
-                               stderr=subprocess.STDOUT)
+    env = user_environment(
+        VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER=TO_NUMBER, BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
+        STREAM_SECONDS=f"{options.stream_seconds:g}", VONAGE_API_HOST=standin.host, VONAGE_SIGNATURE_SECRET=secret,
+    )
+    app = AppProcess(env, work / "app.log")
     try:
-        if not wait_until_serving(app, port):
-            timeline.problem("demo", f"app.py did not start: {tail(app_log)}")
+        if not app.wait_until_serving():
+            last_lines = "\n".join(app.log().splitlines()[-8:])
+            timeline.problem("demo", f"app.py did not start:\n{last_lines}")
         else:
             place_call(timeline, port)
             patience = RING_SECONDS + options.stream_seconds + 15
@@ -73,11 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                 if not why.startswith(expected):
                     timeline.problem("demo", f"expected {expected}, but the call ended because {why}")
     finally:
-        app.send_signal(signal.SIGTERM)
-        try:
-            app.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            app.kill()
+        app.stop()
         standin.close()
 
     print()
@@ -85,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(timeline.problems)} problem(s), as Vonage would have failed:")
         for problem in timeline.problems:
             print(f"  - {problem}")
-        print(f"The app's own log: {app_log}")
+        print(f"The app's own log: {app.log_path}")
         return 1
-    print(f"The call went as it should. The app's own log: {app_log}")
+    print(f"The call went as it should. The app's own log: {app.log_path}")
     return 0
 
 
@@ -116,27 +100,6 @@ def place_call(timeline: Timeline, port: int) -> None:
         timeline.problem("browser", f"/call answered {answer.status_code}: {answer.text.strip()}")
         return
     timeline.add("browser", f"<- 200  call {answer.json()['uuid']}")
-
-
-def wait_until_serving(app: subprocess.Popen, port: int, timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and app.poll() is None:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def tail(path: Path, lines: int = 8) -> str:
-    return "\n".join(path.read_text().splitlines()[-lines:])
 
 
 if __name__ == "__main__":

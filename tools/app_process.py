@@ -1,0 +1,70 @@
+"""`python app.py`, started as a user starts it: for the tests, `make bench` and `make demo`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app import LEGACY_NAMES, PROJECT_DIR
+
+SETTINGS = ["VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER", "TO_NUMBER", "BASE_URL",
+            "PORT", "STREAM_SECONDS", "VONAGE_API_HOST", "VONAGE_API_TIMEOUT", "VONAGE_API_KEY", "VONAGE_API_SECRET",
+            "VONAGE_SIGNATURE_SECRET", "CALL_TOKEN", "MAX_ACTIVE_CALLS", "RINGING_TIMER", *LEGACY_NAMES.values()]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def user_environment(**settings: str) -> dict[str, str]:
+    """This environment plus `settings`, every other setting blank.
+
+    A variable that is set, even blank, wins over .env, so a developer's .env cannot
+    change the run.
+    """
+    return {**os.environ, **dict.fromkeys(SETTINGS, ""), **settings}
+
+
+class AppProcess:
+    """`python app.py` with `env`, its output in `log_path`."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self.port = int(env["PORT"])
+        self.url = env["BASE_URL"].rstrip("/")
+        self._log_file = log_path.open("w")
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, stdout=self._log_file,
+                                        stderr=subprocess.STDOUT)
+
+    def wait_until_serving(self, timeout: float = 15) -> bool:
+        """True once the server accepts connections; False if it exited or `timeout` passed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15) -> int:
+        """Send `sig` and wait for the exit (killing it after `timeout`); the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+        finally:
+            self._log_file.close()
