@@ -367,7 +367,18 @@ def mp3_duration(path: Path) -> float:
     return samples / sample_rate
 
 
-# --- 5a. Signed events --------------------------------------------------------------
+# --- 5a. Events from Vonage: their shape and their signature ------------------------
+
+# What a call uuid and a status look like; anything else is not from Vonage and is
+# refused before it reaches a log line.
+CALL_UUID = re.compile(r"[A-Za-z0-9-]{1,64}")
+STATUS = re.compile(r"[a-z_]{1,32}")
+
+
+def _shown(text: str) -> str:
+    """`text` made safe for one log line: escaped, and cut short."""
+    return repr(text[:80])[1:-1]
+
 
 EVENT_MAX_AGE_SECONDS = 5 * 60
 CLOCK_SKEW_SECONDS = 30
@@ -535,17 +546,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(error=f"The body is over {MAX_EVENT_BYTES} bytes"), 413
 
     return app
-
-
-# What a call uuid and a status look like; anything else is not from Vonage and is
-# refused before it reaches a log line.
-CALL_UUID = re.compile(r"[A-Za-z0-9-]{1,64}")
-STATUS = re.compile(r"[a-z_]{1,32}")
-
-
-def _shown(text: str) -> str:
-    """`text` made safe for one log line: escaped, and cut short."""
-    return repr(text[:80])[1:-1]
 
 
 # --- 5-6. The call flow: events, the music stream and the timed hang-up -----------
