@@ -542,7 +542,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error: RequestEntityTooLarge):
-        log.warning("%s %s: refused a body over %d bytes", request.method, request.path, MAX_EVENT_BYTES)
+        log.warning("%s %s: refused a body over %d bytes", request.method, _shown(request.path), MAX_EVENT_BYTES)
         return jsonify(error=f"The body is over {MAX_EVENT_BYTES} bytes"), 413
 
     return app
