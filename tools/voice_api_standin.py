@@ -500,7 +500,8 @@ class LikeVonage:
         threading.Thread(target=self._play, args=(call,), name=f"call-{call_uuid[:8]}", daemon=True).start()
 
     def stream_started(self, call_uuid: str, body: dict) -> None:
-        threading.Thread(target=self._fetch_audio, args=(body["stream_url"][0],), daemon=True).start()
+        url = body["stream_url"][0]
+        threading.Thread(target=lambda: self._report(*self._check_audio(url)), daemon=True).start()
 
     def call_ends(self, call_uuid: str, why: str) -> None:
         call = self._calls.get(call_uuid)
@@ -560,44 +561,42 @@ class LikeVonage:
             where = "/".join(str(part) for part in invalid.absolute_path) or "the top"
             self.timeline.problem("vonage", f"the answer NCCO fails Vonage's schema at {where}: {invalid.message}")
             return None
+        audio = {u: self._check_audio(u) for action in ncco for u in action.get("streamUrl", [])}
         summary, seconds = [], 0.0
         for action in ncco:
             if action["action"] == "talk":
                 summary.append(f'talk "{_first_words(action["text"])} ..."')
                 seconds += _speaking_seconds(action["text"])
             elif action["action"] == "stream":
-                durations = [self._fetch_audio(u, report=False) for u in action["streamUrl"]]
+                known = [audio[u][0] for u in action["streamUrl"] if audio[u][0] is not None]
                 loops = action.get("loop", 1)
-                known = [d for d in durations if d is not None]
                 summary.append(f"stream {_file_name(action['streamUrl'][0])} "
                                f"({known[0] if known else 0:.0f} s x {loops or 'forever'})")
                 seconds += math.inf if loops == 0 else sum(known) * loops
         self.timeline.add("vonage", f"fetched {_path(url)}: {' ; '.join(summary)}")
-        for action in ncco:
-            for stream_url in action.get("streamUrl", []):
-                self._fetch_audio(stream_url)
+        for checked in audio.values():
+            self._report(*checked)
         return seconds
 
-    def _fetch_audio(self, url: str, report: bool = True) -> float | None:
-        """Fetch `url` and check it is a playable MP3; its duration, or None (a problem, if `report`)."""
+    def _check_audio(self, url: str) -> tuple[float | None, str]:
+        """Fetch `url` and check it is a playable MP3: its duration (None if not), and what to report."""
         try:
             answer = self._http.get(url, timeout=ANSWER_WEBHOOK_TIMEOUT)
             answer.raise_for_status()
             info = mutagen.mp3.MP3(io.BytesIO(answer.content)).info
         except requests.RequestException as error:
-            if report:
-                self.timeline.problem("vonage", f"fetching {_path(url)} failed: {_plainly(error)}")
-            return None
+            return None, f"fetching {_path(url)} failed: {_plainly(error)}"
         except mutagen.MutagenError:
-            if report:
-                self.timeline.problem("vonage", f"{_path(url)} is not a playable MP3 "
-                                                f"({answer.headers.get('Content-Type', 'no Content-Type')})")
-            return None
-        if report:
-            channels = "mono" if info.channels == 1 else f"{info.channels} channels"
-            self.timeline.add("vonage", f"fetched {_path(url)}: MP3 {info.sample_rate / 1000:g} kHz {channels}, "
-                                        f"{info.length:.1f} s")
-        return info.length
+            return None, (f"{_path(url)} is not a playable MP3 "
+                          f"({answer.headers.get('Content-Type', 'no Content-Type')})")
+        channels = "mono" if info.channels == 1 else f"{info.channels} channels"
+        return info.length, f"fetched {_path(url)}: MP3 {info.sample_rate / 1000:g} kHz {channels}, {info.length:.1f} s"
+
+    def _report(self, duration: float | None, what: str) -> None:
+        if duration is None:
+            self.timeline.problem("vonage", what)
+        else:
+            self.timeline.add("vonage", what)
 
     def _post_event(self, call: PlayedCall, status: str) -> None:
         url = call.request["event_url"][0]
