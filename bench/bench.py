@@ -22,9 +22,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app import Settings, make_voice_client
+from stream_audio.settings import Settings
+from stream_audio.voice_api import make_voice_client
 from tools.app_process import AppProcess, free_port, user_environment
-from tools.voice_api_standin import VoiceApiStandIn, throwaway_credentials
+from tools.credentials import throwaway_credentials
+from tools.voice_api_standin import VoiceApiStandIn
 
 APPLICATION_ID = "bench-0000-4000-8000-000000000000"
 BURST_CALLS = 300

@@ -1,40 +1,18 @@
 """Fixtures: a throw-away key pair and TLS certificate, the Voice API stand-in,
-and the real app served over real HTTP on loopback."""
+and the real app served over real HTTP on loopback, in this process or as `python app.py`."""
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
-import threading
-import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
-import requests
-from werkzeug.serving import make_server
 
-from app import RequestHandler, Settings, create_app
-from tools.app_process import AppProcess, free_port, user_environment
-from tools.voice_api_standin import ThrowAwayCredentials, VoiceApiStandIn, signed_headers, throwaway_credentials
-
-APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
-VONAGE_NUMBER = "447700900000"
-TO_NUMBER = "447700900001"
-SIGNATURE_SECRET = "sig-secret-0123456789abcdefghijklmnopqrstuv"
-
-
-def app_log(caplog: pytest.LogCaptureFixture) -> str:
-    """Every line the app itself has logged so far."""
-    return "\n".join(r.getMessage() for r in caplog.records if r.name == "stream_audio")
-
-
-def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in app_log(caplog):
-        assert time.monotonic() < deadline, f"no log line with {text!r} within {timeout} s"
-        time.sleep(0.01)
+from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, RunningApp, RunningProcess
+from tools.app_process import free_port, user_environment
+from tools.credentials import ThrowAwayCredentials, throwaway_credentials
+from tools.voice_api_standin import VoiceApiStandIn
 
 
 @pytest.fixture(autouse=True)
@@ -76,55 +54,6 @@ def env(credentials: ThrowAwayCredentials, voice_api: VoiceApiStandIn) -> dict[s
     }
 
 
-class RunningApp:
-    """The real app on a real HTTP server in this process, and Vonage's side of its webhooks."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        # Bind first, so that BASE_URL can name the port the server really has.
-        self._server = make_server("127.0.0.1", 0, app=None, threaded=True, request_handler=RequestHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self.settings = Settings.from_env({**env, "BASE_URL": self.url})
-        self.app = create_app(self.settings)
-        self._server.app = self.app
-        self._thread = threading.Thread(target=self._server.serve_forever, name="app-server", daemon=True)
-        self._thread.start()
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(self.url + path, timeout=10, **kwargs)
-
-    def place_call(self) -> str:
-        """Open /call as the browser does; return the new call's uuid."""
-        response = self.get("/call")
-        assert response.status_code == 200, response.text
-        return response.json()["uuid"]
-
-    def vonage_sends(self, call_uuid: str, status: str, **claims) -> requests.Response:
-        """POST an event to the webhook as Vonage does, signed when the app has a signature secret."""
-        event = {
-            "uuid": call_uuid,
-            "conversation_uuid": "CON-d4a6c2f2-1d8f-4a4b-9c6f-2b1f1f1f1f1f",
-            "status": status,
-            "direction": "outbound",
-            "from": VONAGE_NUMBER,
-            "to": TO_NUMBER,
-            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        }
-        body = json.dumps(event).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.settings.signature_secret:
-            headers |= signed_headers(body, self.settings.signature_secret, APPLICATION_ID, **claims)
-        return self.post_event(body, headers)
-
-    def post_event(self, body: bytes, headers: dict[str, str]) -> requests.Response:
-        return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=10)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self.app.extensions["call_flow"].close()
-
-
 @pytest.fixture
 def start_app(env: dict[str, str]) -> Iterator[Callable[..., RunningApp]]:
     """Start the app with `env` plus any overrides, e.g. start_app(STREAM_SECONDS="2")."""
@@ -142,25 +71,6 @@ def start_app(env: dict[str, str]) -> Iterator[Callable[..., RunningApp]]:
 @pytest.fixture
 def running_app(start_app: Callable[..., RunningApp]) -> RunningApp:
     return start_app()
-
-
-# --- `python app.py` as a user runs it -----------------------------------------------
-
-class RunningProcess(AppProcess):
-    """`python app.py`, and Vonage's side of its webhooks."""
-
-    def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log():
-            assert time.monotonic() < deadline, f"app.py logged no {text!r} within {timeout} s:\n{self.log()}"
-            time.sleep(0.02)
-
-    def vonage_sends(self, call_uuid: str, status: str, secret: str = "") -> requests.Response:
-        body = json.dumps({"uuid": call_uuid, "status": status}).encode()
-        headers = {"Content-Type": "application/json"}
-        if secret:
-            headers |= signed_headers(body, secret, APPLICATION_ID)
-        return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=5)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import runpy
 import mutagen.mp3
 import pytest
 
-from app import PROJECT_DIR, PUBLIC_DIR, mp3_duration
+from app import PROJECT_DIR, PUBLIC_DIR
 
 AUDIO_FILES = ["music.mp3", "silence.mp3"]
 
@@ -25,19 +25,6 @@ def test_each_file_is_a_small_mono_mp3_suited_to_a_phone_line(name):
 def test_the_music_is_long_enough_to_be_a_tune_and_the_silence_long_enough_to_loop_rarely():
     assert mutagen.mp3.MP3(PUBLIC_DIR / "music.mp3").info.length >= 10
     assert mutagen.mp3.MP3(PUBLIC_DIR / "silence.mp3").info.length >= 30
-
-
-@pytest.mark.parametrize("name", AUDIO_FILES)
-def test_the_apps_duration_reader_agrees_with_mutagen(name):
-    assert mp3_duration(PUBLIC_DIR / name) == pytest.approx(mutagen.mp3.MP3(PUBLIC_DIR / name).info.length, abs=0.05)
-
-
-def test_the_duration_reader_refuses_a_file_that_is_not_mp3(tmp_path):
-    not_mp3 = tmp_path / "song.mp3"
-    not_mp3.write_bytes(b"<html>404 Not Found</html>")
-
-    with pytest.raises(ValueError):
-        mp3_duration(not_mp3)
 
 
 @pytest.mark.parametrize("name", AUDIO_FILES)

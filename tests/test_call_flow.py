@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, app_log, wait_for_log
+from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, app_log, app_records, wait_for_log
 
 STREAM_SECONDS = 1.0
 
@@ -150,4 +150,4 @@ def test_a_stop_and_hang_up_answered_404_because_the_call_is_gone_are_not_errors
     log = app_log(caplog)
     assert f"call {call_uuid}: DELETE stream answered 404: already ended" in log
     assert f"call {call_uuid}: PUT hangup answered 404: already ended" in log
-    assert not any(r.levelno >= logging.WARNING for r in caplog.records if r.name == "stream_audio")
+    assert not app_records(caplog, logging.WARNING)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import app_log, wait_for_log
+from tests.support import app_log, wait_for_log
 
 CALL_TOKEN = "open-sesame-7f3a9c"
 
@@ -105,5 +105,5 @@ def test_a_call_whose_events_are_all_lost_stops_counting_once_vonage_must_have_e
     wait_for_log(caplog, f"call {call_uuid}: no final event within 12 s", timeout=14)
 
     assert time.monotonic() - placed >= 12
-    assert len(running.app.extensions["call_flow"]) == 0
+    assert len(running.app.extensions["calls"]) == 0
     running.place_call()

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def test_the_demo_prints_the_whole_call_and_exits_0(tmp_path):
     expected = [
         "browser GET /call",
         "app -> Voice API  POST /v1/calls  to 447700900001 from 447700900000",
-        'vonage fetched /audio/answer.json: talk "Please hold ..." ; stream silence.mp3 (60 s x 1)',
+        'vonage fetched /audio/answer.json: talk "Please hold ..." ; stream silence.mp3 (60 s x forever)',
         "vonage fetched /audio/silence.mp3: MP3 16 kHz mono, 60.1 s",
         "vonage -> app  event started / ringing / answered",
         "app -> Voice API  PUT stream music.mp3 loop 0",
@@ -65,17 +66,27 @@ def test_a_callee_who_hangs_up_early_ends_the_demo_call_with_nothing_sent_after(
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """The project as a clone has it, to break on purpose."""
-    for name in ("app.py", "public", "tools"):
+    """The project as a clone has it, to break on purpose by changing its files."""
+    for name in ("app.py", "public", "stream_audio", "tools"):
         source = PROJECT_DIR / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     return tmp_path
 
 
-def break_app(project: Path, working: str, broken: str) -> None:
-    app = project / "app.py"
-    assert working in app.read_text()
-    app.write_text(app.read_text().replace(working, broken))
+def app_broken_by(tmp_path: Path, breakage: str) -> str:
+    """A script that runs app.py as a user does, with `breakage` applied to it first."""
+    script = tmp_path / "broken_app.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n"
+        "import flask\nimport app\nimport stream_audio.calls\n"
+        "build = app.create_app\n\n"
+        "def create_app(settings=None):\n"
+        "    flask_app = build(settings)\n"
+        + textwrap.indent(textwrap.dedent(breakage), "    ")
+        + "    return flask_app\n\n"
+        "app.create_app = create_app\nsys.exit(app.main())\n"
+    )
+    return str(script)
 
 
 def test_without_music_mp3_the_demo_says_vonage_got_a_404_and_exits_1(project_copy):
@@ -87,18 +98,8 @@ def test_without_music_mp3_the_demo_says_vonage_got_a_404_and_exits_1(project_co
     assert "PROBLEM: fetching /audio/music.mp3 failed: it answered 404" in output
 
 
-def test_an_ncco_that_fails_vonages_schema_is_named_and_the_demo_exits_1(project_copy):
-    break_app(project_copy, "        return jsonify(ncco)", '        return jsonify([{"action": "talk"}])')
-
-    status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
-
-    assert status == 1
-    assert "PROBLEM: the answer NCCO fails Vonage's schema at 0: 'text' is a required property" in output
-
-
 def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(project_copy):
     (project_copy / "public" / "silence.mp3").write_text("<html>not audio</html>")
-    break_app(project_copy, 'silence_seconds = mp3_duration(PUBLIC_DIR / "silence.mp3")', "silence_seconds = 60.0")
 
     status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
 
@@ -106,29 +107,48 @@ def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(project_copy):
     assert "PROBLEM: /audio/silence.mp3 is not a playable MP3" in output
 
 
+def test_an_ncco_that_fails_vonages_schema_is_named_and_the_demo_exits_1(tmp_path):
+    broken = app_broken_by(tmp_path, """
+        @flask_app.before_request
+        def a_talk_without_text():
+            if flask.request.path == "/audio/answer.json":
+                return flask.jsonify([{"action": "talk"}])
+    """)
+
+    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
+
+    assert status == 1
+    assert "PROBLEM: the answer NCCO fails Vonage's schema at 0: 'text' is a required property" in output
+
+
 @pytest.mark.parametrize(
-    ("broken", "problem"),
+    ("breakage", "problem"),
     [
-        pytest.param('        return "", 500', "answered 500 to started", id="answers 500"),
-        pytest.param('        if status == "started":\n            time.sleep(10.5)\n        return "", 204',
+        pytest.param("return flask.Response(status=500)", "answered 500 to started", id="answers 500"),
+        pytest.param("import time; time.sleep(10.5 if b'started' in flask.request.get_data() else 0)",
                      "failed for started: it did not answer in time", id="slower than Vonage waits"),
     ],
 )
-def test_an_event_webhook_vonage_would_give_up_on_is_named_and_the_demo_exits_1(project_copy, broken, problem):
-    break_app(project_copy, '        calls.on_event(uuid, status)\n        return "", 204',
-              '        calls.on_event(uuid, status)\n' + broken)
+def test_an_event_webhook_vonage_would_give_up_on_is_named_and_the_demo_exits_1(tmp_path, breakage, problem):
+    broken = app_broken_by(tmp_path, f"""
+        @flask_app.before_request
+        def a_broken_webhook():
+            if flask.request.path == "/webhooks/events":
+                {breakage}
+    """)
 
-    status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
 
     assert status == 1
     assert f"PROBLEM: the event webhook /webhooks/events {problem}" in output
 
 
-def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_demo_exits_1(project_copy):
-    break_app(project_copy, "        self._stop_music(call)\n        self._hang_up(call)\n",
-              "        self._stop_music(call)\n")
+def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_demo_exits_1(tmp_path):
+    broken = app_broken_by(tmp_path, """
+        stream_audio.calls.CallFlow._hang_up = lambda self, call, attempt=1: None
+    """)
 
-    status, timeline, output = run_demo("--stream-seconds", "1", project=project_copy)
+    status, timeline, output = run_demo("--stream-seconds", "1", "--app", broken)
 
     assert status == 1
     ended = at(timeline, "vonage", "call over: length_timer (11 s) passed")

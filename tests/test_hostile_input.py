@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from app import MAX_EVENT_BYTES, PUBLIC_DIR
-from tests.conftest import app_log
+from app import PUBLIC_DIR
+from stream_audio.webhooks import MAX_EVENT_BYTES
+from tests.support import app_log
 
 JSON = "application/json"
 

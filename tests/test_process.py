@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from app import PROJECT_DIR
-from tests.conftest import APPLICATION_ID, VONAGE_NUMBER
+from tests.support import APPLICATION_ID, VONAGE_NUMBER
 from tools.app_process import user_environment
 
 def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_process, voice_api):

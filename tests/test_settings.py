@@ -8,9 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-import app
-from app import Settings, SettingsError
-from tests.conftest import APPLICATION_ID
+from stream_audio.settings import ALL_NAMES, SETTINGS, Settings, SettingsError
+from tests.support import APPLICATION_ID
 
 
 @pytest.fixture
@@ -60,7 +59,7 @@ def test_a_leading_plus_and_a_trailing_slash_are_accepted(good_env):
 def test_optional_settings_are_read(good_env):
     settings = Settings.from_env(
         {**good_env, "STREAM_SECONDS": "2.5", "PORT": "8080", "VONAGE_API_HOST": "127.0.0.1:8443",
-         "VONAGE_API_TIMEOUT": "3", "VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": "s3cr3t",
+         "VONAGE_API_TIMEOUT": "3",
          "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t", "RINGING_TIMER": "30", "MAX_ACTIVE_CALLS": "3",
          "CALL_TOKEN": "t0ken"}
     )
@@ -70,7 +69,6 @@ def test_optional_settings_are_read(good_env):
     assert settings.port == 8080
     assert settings.api_host == "127.0.0.1:8443"
     assert settings.api_timeout == 3
-    assert settings.api_key == "abcd1234" and settings.api_secret == "s3cr3t"
     assert settings.signature_secret == "sig-s3cr3t"
     assert settings.ringing_timer == 30 and settings.longest_call == 43
     assert settings.max_active_calls == 3
@@ -89,13 +87,11 @@ def test_the_original_blog_posts_nexmo_names_still_work(good_env):
     env = {"TO_NUMBER": good_env["TO_NUMBER"], "BASE_URL": good_env["BASE_URL"]}
     for name in ("APPLICATION_ID", "APPLICATION_PRIVATE_KEY_PATH", "NUMBER"):
         env[f"NEXMO_{name}"] = good_env[f"VONAGE_{name}"]
-    env |= {"NEXMO_API_KEY": "abcd1234", "NEXMO_API_SECRET": "s3cr3t"}
 
     settings = Settings.from_env(env)
 
     assert settings.application_id == APPLICATION_ID
     assert settings.vonage_number == "447700900000"
-    assert settings.api_key == "abcd1234" and settings.api_secret == "s3cr3t"
 
 
 def test_vonage_names_win_over_nexmo_names(good_env):
@@ -104,25 +100,25 @@ def test_vonage_names_win_over_nexmo_names(good_env):
     assert settings.vonage_number == "447700900000"
 
 
-def test_a_relative_key_path_is_relative_to_the_project_folder(good_env, credentials, tmp_path, monkeypatch):
-    monkeypatch.setattr(app, "PROJECT_DIR", tmp_path)
+def test_a_relative_key_path_is_relative_to_the_project_folder(good_env, credentials, tmp_path):
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "app.key").write_text(credentials.private_pem)
 
-    settings = Settings.from_env({**good_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "keys/app.key"})
+    settings = Settings.from_env({**good_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "keys/app.key"}, tmp_path)
 
     assert settings.private_key == credentials.private_pem
 
 
-def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, credentials, tmp_path, monkeypatch):
-    monkeypatch.setattr(app, "PROJECT_DIR", tmp_path)
+def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, credentials, tmp_path):
     env = {k: v for k, v in good_env.items() if k != "VONAGE_APPLICATION_PRIVATE_KEY_PATH"}
 
-    [problem] = problems_with(env)
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env, tmp_path)
+    [problem] = raised.value.problems
     assert problem.startswith(f"VONAGE_APPLICATION_PRIVATE_KEY_PATH: cannot read the private key at {tmp_path / 'private.key'}")
 
     (tmp_path / "private.key").write_text(credentials.private_pem)
-    assert Settings.from_env(env).private_key == credentials.private_pem
+    assert Settings.from_env(env, tmp_path).private_key == credentials.private_pem
 
 
 @pytest.mark.parametrize("name", ["VONAGE_APPLICATION_ID", "VONAGE_NUMBER", "TO_NUMBER", "BASE_URL"])
@@ -226,3 +222,8 @@ def test_every_problem_is_reported_at_once_in_one_readable_message(tmp_path):
         assert f"  - {name}" in message
     assert ".env.example" in message
     assert "s3cr3t" not in message
+
+
+def test_the_settings_table_has_one_row_for_each_setting_and_every_name_is_known_to_the_tools():
+    assert sorted(s.field for s in SETTINGS) == sorted(Settings.__dataclass_fields__)
+    assert {"VONAGE_API_KEY", "VONAGE_API_SECRET", "NEXMO_NUMBER", "CALL_TOKEN"} <= set(ALL_NAMES)

@@ -7,8 +7,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from app import SHUTDOWN_SECONDS
-from tests.conftest import app_log, wait_for_log
+from stream_audio.calls import SHUTDOWN_SECONDS
+from tests.support import app_log, wait_for_log
 
 
 def test_shutting_down_stops_the_music_and_hangs_up_every_call_in_progress(start_app, voice_api, caplog):
@@ -81,5 +81,5 @@ def test_fifty_calls_answered_at_once_each_get_one_stream_and_one_hang_up_on_tim
         assert 1.0 <= stop.at - start.at < hangup.at - start.at < 1.5, "a hang-up more than 0.5 s late"
     with ThreadPoolExecutor(50) as pool:
         list(pool.map(lambda call_uuid: running.vonage_sends(call_uuid, "completed"), calls))
-    assert len(running.app.extensions["call_flow"]) == 0  # the table of calls is empty again
+    assert len(running.app.extensions["calls"]) == 0  # the table of calls is empty again
     assert voice_api.rejected == []

@@ -10,11 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from app import LEGACY_NAMES, PROJECT_DIR
+from stream_audio.settings import ALL_NAMES
 
-SETTINGS = ["VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER", "TO_NUMBER", "BASE_URL",
-            "PORT", "STREAM_SECONDS", "VONAGE_API_HOST", "VONAGE_API_TIMEOUT", "VONAGE_API_KEY", "VONAGE_API_SECRET",
-            "VONAGE_SIGNATURE_SECRET", "CALL_TOKEN", "MAX_ACTIVE_CALLS", "RINGING_TIMER", *LEGACY_NAMES.values()]
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -29,18 +27,18 @@ def user_environment(**settings: str) -> dict[str, str]:
     A variable that is set, even blank, wins over .env, so a developer's .env cannot
     change the run.
     """
-    return {**os.environ, **dict.fromkeys(SETTINGS, ""), **settings}
+    return {**os.environ, **dict.fromkeys(ALL_NAMES, ""), **settings}
 
 
 class AppProcess:
     """`python app.py` with `env`, its output in `log_path`."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, script: str = "app.py") -> None:
         self.log_path = log_path
         self.port = int(env["PORT"])
         self.url = env["BASE_URL"].rstrip("/")
         self._log_file = log_path.open("w")
-        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, stdout=self._log_file,
+        self.process = subprocess.Popen([sys.executable, script], cwd=PROJECT_DIR, env=env, stdout=self._log_file,
                                         stderr=subprocess.STDOUT)
 
     def wait_until_serving(self, timeout: float = 15) -> bool:

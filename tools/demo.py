@@ -18,7 +18,9 @@ from pathlib import Path
 import requests
 
 from tools.app_process import AppProcess, free_port, user_environment
-from tools.voice_api_standin import LikeVonage, Timeline, VoiceApiStandIn, throwaway_credentials
+from tools.credentials import throwaway_credentials
+from tools.like_vonage import LikeVonage, Timeline
+from tools.voice_api_standin import VoiceApiStandIn
 
 APPLICATION_ID = "demo0000-0000-4000-8000-000000000000"
 VONAGE_NUMBER = "447700900000"
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER=TO_NUMBER, BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
         STREAM_SECONDS=f"{options.stream_seconds:g}", VONAGE_API_HOST=standin.host, VONAGE_SIGNATURE_SECRET=secret,
     )
-    app = AppProcess(env, work / "app.log")
+    app = AppProcess(env, work / "app.log", options.app)
     try:
         if not app.wait_until_serving():
             last_lines = "\n".join(app.log().splitlines()[-8:])
@@ -83,6 +85,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="the callee hangs up N seconds after answering")
     parser.add_argument("--signed", action="store_true",
                         help="Vonage signs every event and the app checks each signature")
+    parser.add_argument("--app", default="app.py", metavar="SCRIPT",
+                        help="the script to run instead of app.py, e.g. one that breaks it on purpose")
     return parser.parse_args(argv)
 
 

@@ -1,0 +1,178 @@
+"""Every setting in one table, read in one loop, every problem reported together."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from vonage import Auth
+
+# Room after STREAM_SECONDS for the greeting and the Voice API's own latency: the call's
+# length_timer ends it this long after the window, even if this app has died.
+CALL_MARGIN_SECONDS = 10
+MAX_LENGTH_TIMER_SECONDS = 7200
+
+PHONE_NUMBER = re.compile(r"[1-9][0-9]{6,14}")
+API_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+class SettingsError(Exception):
+    """Every problem with the settings, reported together so one edit fixes them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        lines = [f"Cannot start: {len(self.problems)} setting(s) need attention."]
+        lines += [f"  - {problem}" for problem in self.problems]
+        lines.append("Set them in the environment or in .env (see .env.example for each one).")
+        return "\n".join(lines)
+
+
+class Unusable(ValueError):
+    """Why one setting's text cannot be used, said after its name."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    application_id: str
+    private_key: str = field(repr=False)
+    vonage_number: str
+    to_number: str
+    base_url: str
+    stream_seconds: float = 20.0
+    port: int = 3000
+    api_host: str = "api.nexmo.com"
+    api_timeout: int = 10
+    ringing_timer: int = 60
+    max_active_calls: int = 10
+    call_token: str = field(default="", repr=False)
+    signature_secret: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], project_dir: Path | None = None) -> Settings:
+        """Read every setting from `env`, raising SettingsError that names each bad one."""
+        context = {"project_dir": project_dir or Path(__file__).resolve().parent.parent}
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for setting in SETTINGS:
+            text = (env.get(setting.name) or env.get(setting.legacy_name or "", "") or "").strip()
+            if not text and setting.default is None:
+                problems.append(f"{setting.name} is not set")
+                continue
+            try:
+                values[setting.field] = setting.read(text or setting.default, **context)
+            except Unusable as why:
+                problems.append(f"{setting.name}{why}")
+        if problems:
+            raise SettingsError(problems)
+        return cls(**values)
+
+    @property
+    def length_timer(self) -> int:
+        """Seconds Vonage lets the call run after `answered`, even if this app dies."""
+        return math.ceil(self.stream_seconds) + CALL_MARGIN_SECONDS
+
+    @property
+    def longest_call(self) -> int:
+        """Seconds after placing it by which Vonage has ended a call, whatever events were lost."""
+        return self.ringing_timer + self.length_timer
+
+
+# --- How each kind of setting is read: the text in, the value out, or Unusable --------
+
+def text(value: str, **_: Any) -> str:
+    return value
+
+
+def phone_number(value: str, **_: Any) -> str:
+    digits = value.removeprefix("+")
+    if not PHONE_NUMBER.fullmatch(digits):
+        raise Unusable(
+            f" {value!r} is not a phone number: use 7-15 digits in E.164 form, country code first, e.g. 447700900000"
+        )
+    return digits
+
+
+def private_key(value: str, project_dir: Path, **_: Any) -> str:
+    path = project_dir / value  # an absolute `value` stays as it is
+    try:
+        pem = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise Unusable(f": cannot read the private key at {path} ({getattr(error, 'strerror', None) or 'not a text file'})")
+    try:
+        Auth(application_id="settings-check", private_key=pem).generate_application_jwt()
+    # The SDK hands the key to PyJWT and cryptography, whose errors differ by what is
+    # wrong with it; any of them means the file cannot sign Voice API requests.
+    except Exception:
+        raise Unusable(
+            f": {path} is not a usable private key; expected the PEM file Vonage gave you, "
+            "beginning -----BEGIN PRIVATE KEY-----"
+        ) from None
+    return pem
+
+
+def public_url(value: str, **_: Any) -> str:
+    url = value.rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise Unusable(f" {value!r} must be the public http(s) URL of this server, e.g. https://abc123.ngrok.app")
+    return url
+
+
+def api_host(value: str, **_: Any) -> str:
+    if not API_HOST.fullmatch(value):
+        raise Unusable(f" {value!r} must be host[:port], without https://")
+    return value
+
+
+def above_zero(kind: type, most: float) -> Callable[..., Any]:
+    what = "a whole number" if kind is int else "a number"
+
+    def read(value: str, **_: Any) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            number = math.nan
+        if not 0 < number <= most:
+            raise Unusable(f" {value!r} must be {what} above 0 and at most {most:g}")
+        return number
+
+    return read
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    field: str
+    read: Callable[..., Any]
+    default: str | None = None  # None: the user must set it
+    legacy_name: str | None = None  # the original blog post's name, still honoured
+
+
+SETTINGS = (
+    Setting("VONAGE_APPLICATION_ID", "application_id", text, legacy_name="NEXMO_APPLICATION_ID"),
+    Setting("VONAGE_APPLICATION_PRIVATE_KEY_PATH", "private_key", private_key, "private.key",
+            "NEXMO_APPLICATION_PRIVATE_KEY_PATH"),
+    Setting("VONAGE_NUMBER", "vonage_number", phone_number, legacy_name="NEXMO_NUMBER"),
+    Setting("TO_NUMBER", "to_number", phone_number),
+    Setting("BASE_URL", "base_url", public_url),
+    Setting("STREAM_SECONDS", "stream_seconds", above_zero(float, MAX_LENGTH_TIMER_SECONDS - CALL_MARGIN_SECONDS), "20"),
+    Setting("PORT", "port", above_zero(int, 65535), "3000"),
+    Setting("VONAGE_API_HOST", "api_host", api_host, "api.nexmo.com"),
+    Setting("VONAGE_API_TIMEOUT", "api_timeout", above_zero(int, 120), "10"),
+    Setting("RINGING_TIMER", "ringing_timer", above_zero(int, 120), "60"),
+    Setting("MAX_ACTIVE_CALLS", "max_active_calls", above_zero(int, 10000), "10"),
+    Setting("CALL_TOKEN", "call_token", text, ""),
+    Setting("VONAGE_SIGNATURE_SECRET", "signature_secret", text, ""),
+)
+# The account's API key and secret: only `python app.py setup` uses them.
+ACCOUNT_SETTINGS = ("VONAGE_API_KEY", "VONAGE_API_SECRET", "NEXMO_API_KEY", "NEXMO_API_SECRET")
+# Every name a user may set, for whoever must clear them all (the tests, the demo).
+ALL_NAMES = (*(s.name for s in SETTINGS), *(s.legacy_name for s in SETTINGS if s.legacy_name), *ACCOUNT_SETTINGS)
