@@ -22,6 +22,7 @@ from flask import Flask, abort, jsonify, request, send_from_directory
 from vonage_voice import Stream, Talk
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from stream_audio.access import CallToken
 from stream_audio.calls import CallFlow, CallNotPlaced
 from stream_audio.server import RequestHandler
 from stream_audio.settings import Settings, SettingsError
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # short at this limit; one byte over the cap lets the webhook tell the two apart.
     app.config["MAX_CONTENT_LENGTH"] = MAX_EVENT_BYTES + 1
     calls = app.extensions["calls"] = CallFlow(settings, make_voice_client(settings))
+    call_token = app.extensions["call_token"] = CallToken(settings.call_token)
     ncco = answer_ncco(settings.base_url)
     signed_events = SignedEvents(settings.signature_secret) if settings.signature_secret else None
     if signed_events is None:
@@ -70,20 +72,25 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Flask answers HEAD from a GET view; a link preview must not cost a call.
         if request.method == "HEAD":
             return "", 405, {"Allow": "GET"}
-        token = request.args.get("token", "").encode(errors="replace")
-        if settings.call_token and not hmac.compare_digest(token, settings.call_token.encode()):
-            log.warning("/call: refused a request from %s without the right ?token=", request.remote_addr)
-            return jsonify(error="This server needs /call?token=<CALL_TOKEN> to place a call."), 403
+        if not call_token.allows(request):
+            log.warning("/call: refused a request from %s without the right token", request.remote_addr)
+            return jsonify(error="Open the link this server printed at start-up (/call?token=...) to place a "
+                           "call."), 403
         try:
             uuid = calls.place_call()
         except CallNotPlaced as failure:
-            return jsonify(error=failure.reason), failure.status
-        return jsonify(
-            uuid=uuid,
-            to=settings.to_number,
-            message=f"Ringing {settings.to_number} from {settings.vonage_number}. Once answered, "
-            f"music plays for {settings.stream_seconds:g} s, then the call ends.",
-        )
+            response = jsonify(error=failure.reason), failure.status
+        else:
+            response = jsonify(
+                uuid=uuid,
+                to=settings.to_number,
+                message=f"Ringing {settings.to_number} from {settings.vonage_number}. Once answered, "
+                f"music plays for {settings.stream_seconds:g} s, then the call ends.",
+            )
+        response = app.make_response(response)
+        if call_token.in_query(request):
+            call_token.remember(response, request)
+        return response
 
     @app.get("/audio/answer.json")
     def answer():
@@ -139,9 +146,12 @@ def main() -> int:
     app = create_app(settings)
     # Turn SIGTERM into a normal exit so the `finally` below hangs up and stops the threads.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    call_token = app.extensions["call_token"]
+    link = call_token.link(f"http://localhost:{settings.port}")
     log.info(
-        "Open http://localhost:%d/call to ring %s; Vonage reaches this server at %s",
-        settings.port, settings.to_number, settings.base_url,
+        "Open %s to ring %s; Vonage reaches this server at %s",
+        link if call_token.generated else link.replace(call_token.value, "<CALL_TOKEN>"),
+        settings.to_number, settings.base_url,
     )
     try:
         app.run(host="127.0.0.1", port=settings.port, request_handler=RequestHandler)

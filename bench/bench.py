@@ -29,6 +29,7 @@ from tools.credentials import throwaway_credentials
 from tools.voice_api_standin import VoiceApiStandIn
 
 APPLICATION_ID = "bench-0000-4000-8000-000000000000"
+CALL_TOKEN = "bench-call-token"
 BURST_CALLS = 300
 WAITING_CALLS = 1000
 WAITING_ANSWER_RATE = 100  # answered events per second while 1,000 calls build up
@@ -96,7 +97,7 @@ class BenchedApp(AppProcess):
             connection.close()
 
     def place_call(self) -> str:
-        status, body = self.request("GET", "/call")
+        status, body = self.request("GET", f"/call?token={CALL_TOKEN}")
         assert status == 200, body
         return json.loads(body)["uuid"]
 
@@ -183,7 +184,7 @@ def main() -> int:
         VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
         VONAGE_NUMBER="447700900000", TO_NUMBER="447700900001", BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
         STREAM_SECONDS=str(STREAM_SECONDS), VONAGE_API_HOST=standin.host, VONAGE_API_TIMEOUT="10",
-        MAX_ACTIVE_CALLS=str(WAITING_CALLS + BURST_CALLS),
+        MAX_ACTIVE_CALLS=str(WAITING_CALLS + BURST_CALLS), CALL_TOKEN=CALL_TOKEN,
     )
     settings = Settings.from_env(env)
     rows: list[tuple[str, str, str]] = []

@@ -90,6 +90,7 @@ def start_process(credentials, voice_api, tmp_path) -> Iterator[Callable[..., Ru
             "STREAM_SECONDS": "1",
             "VONAGE_API_HOST": voice_api.host,
             "VONAGE_API_SECRET": "api-s3cr3t",
+            "CALL_TOKEN": "test-call-token",
             "REQUESTS_CA_BUNDLE": str(credentials.ca_path),
             **overrides,
         })

@@ -65,12 +65,17 @@ class RunningApp:
         self.settings = Settings.from_env({**env, "BASE_URL": self.url})
         self.app = create_app(self.settings)
         self.calls = self.app.extensions["calls"]
+        self.token = self.app.extensions["call_token"].value
+        # A browser that has opened the start-up link, and so holds the token's cookie.
+        self.browser = requests.Session()
+        self.browser.cookies.set("call_token", self.token, domain="127.0.0.1")
         self._server.app = self.app
         self._thread = threading.Thread(target=self._server.serve_forever, name="app-server", daemon=True)
         self._thread.start()
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return requests.get(self.url + path, timeout=10, **kwargs)
+        """GET `path` as the browser that opened the start-up link."""
+        return self.browser.get(self.url + path, timeout=10, **kwargs)
 
     def place_call(self) -> str:
         """Open /call as the browser does; return the new call's uuid."""
@@ -98,6 +103,11 @@ class RunningApp:
 
 class RunningProcess(AppProcess):
     """`python app.py`, and Vonage's side of its webhooks."""
+
+    def place_call(self) -> str:
+        response = requests.get(self.url + "/call", params={"token": self.env["CALL_TOKEN"]}, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["uuid"]
 
     def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
         wait_until(lambda: text in self.log(), timeout, f"app.py logging {text!r}")

@@ -21,7 +21,7 @@ def test_with_a_call_token_a_request_without_the_right_one_gets_a_403_and_places
 ):
     running = start_app(CALL_TOKEN=CALL_TOKEN)
 
-    response = running.get("/call" + query)
+    response = requests.get(running.url + "/call" + query, timeout=10)
 
     assert response.status_code == 403
     assert "token" in response.json()["error"] and CALL_TOKEN not in response.text

@@ -15,9 +15,7 @@ from tests.support import APPLICATION_ID, VONAGE_NUMBER
 from tools.app_process import user_environment
 
 def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_process, voice_api):
-    response = requests.get(app_process.url + "/call", timeout=10)
-    assert response.status_code == 200, response.text
-    call_uuid = response.json()["uuid"]
+    call_uuid = app_process.place_call()
     [create] = voice_api.sent("create_call")
     assert create.body["from"] == {"type": "phone", "number": VONAGE_NUMBER}
     assert create.claims["application_id"] == APPLICATION_ID  # a valid RS256 JWT, checked by the stand-in
@@ -38,7 +36,7 @@ def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_proces
     assert app_process.vonage_sends(call_uuid, "completed").status_code == 204
 
     # A second call whose callee hangs up early, and an event for a call this app never placed.
-    early_uuid = requests.get(app_process.url + "/call", timeout=10).json()["uuid"]
+    early_uuid = app_process.place_call()
     app_process.vonage_sends(early_uuid, "answered")
     app_process.wait_for_log(f"call {early_uuid}: hang-up in")
     voice_api.callee_hangs_up(early_uuid)
@@ -66,7 +64,7 @@ def test_ctrl_c_stops_the_server_cleanly(app_process):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_stopping_the_app_mid_call_hangs_up_every_callee_before_it_exits(start_process, voice_api, sig):
     running = start_process(STREAM_SECONDS="60")
-    answered, ringing = (requests.get(running.url + "/call", timeout=10).json()["uuid"] for _ in range(2))
+    answered, ringing = (running.place_call() for _ in range(2))
     running.vonage_sends(answered, "answered")
     running.wait_for_log(f"call {answered}: hang-up in 60 s")
 

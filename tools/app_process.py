@@ -34,6 +34,7 @@ class AppProcess:
     """`python app.py` with `env`, its output in `log_path`."""
 
     def __init__(self, env: dict[str, str], log_path: Path, script: str = "app.py") -> None:
+        self.env = env
         self.log_path = log_path
         self.port = int(env["PORT"])
         self.url = env["BASE_URL"].rstrip("/")

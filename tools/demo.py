@@ -26,6 +26,7 @@ APPLICATION_ID = "demo0000-0000-4000-8000-000000000000"
 VONAGE_NUMBER = "447700900000"
 TO_NUMBER = "447700900001"
 SIGNATURE_SECRET = "demo-signature-secret-0123456789abcdef"
+CALL_TOKEN = "demo-call-token"
 RING_SECONDS = 1.0
 
 
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
         VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER=TO_NUMBER, BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
         STREAM_SECONDS=f"{options.stream_seconds:g}", VONAGE_API_HOST=standin.host, VONAGE_SIGNATURE_SECRET=secret,
+        CALL_TOKEN=CALL_TOKEN,
     )
     app = AppProcess(env, work / "app.log", options.app)
     try:
@@ -99,7 +101,7 @@ def positive(text: str) -> float:
 
 def place_call(timeline: Timeline, port: int) -> None:
     timeline.add("browser", "GET /call")
-    answer = requests.get(f"http://127.0.0.1:{port}/call", timeout=15)
+    answer = requests.get(f"http://127.0.0.1:{port}/call", params={"token": CALL_TOKEN}, timeout=15)
     if answer.status_code != 200:
         timeline.problem("browser", f"/call answered {answer.status_code}: {answer.text.strip()}")
         return
