@@ -10,7 +10,6 @@ The routes read in the order a call lives:
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import signal

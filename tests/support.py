@@ -12,7 +12,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from app import PROJECT_DIR, create_app
+from app import create_app
 from stream_audio.server import RequestHandler
 from stream_audio.settings import Settings
 from tools.app_process import AppProcess
