@@ -5,7 +5,7 @@ The routes read in the order a call lives:
   GET  /audio/answer.json  Vonage asks what to do: a greeting, then silence that holds the line
   GET  /audio/<file>       Vonage fetches the silence and the music
   POST /webhooks/events    `answered` starts the music (calls.CallFlow._start_music); STREAM_SECONDS
-                           later the app stops it (_stop_music) and hangs up (_hang_up)
+                           later (_time_up) the app stops it (_stop_music) and hangs up (_hang_up)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from stream_audio.calls import CallFlow, CallNotPlaced
 from stream_audio.server import RequestHandler
 from stream_audio.settings import Settings, SettingsError
 from stream_audio.voice_api import make_voice_client
-from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, call_and_status, shown
+from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, read_event, shown
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         try:
             uuid = calls.place_call()
         except CallNotPlaced as failure:
-            response = jsonify(error=failure.reason), failure.status
+            retry_after = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+            response = jsonify(error=failure.reason), failure.status, retry_after
         else:
             response = jsonify(
                 uuid=uuid,
@@ -119,11 +120,12 @@ def create_app(settings: Settings | None = None) -> Flask:
             log.warning("event webhook: refused a body sent as %s", shown(request.mimetype or "no Content-Type"))
             return jsonify(error="Events must be JSON, sent with Content-Type: application/json"), 415
         try:
-            uuid, status = call_and_status(request.get_json(silent=True))
+            event = read_event(request.get_json(silent=True))
         except EventRefused as why:
             log.warning("event webhook: refused %s", why)
             return jsonify(error=f"Expected a Vonage event, not {why}"), 400
-        calls.on_event(uuid, status)
+        # Anything else Vonage sends is acknowledged: a 4xx would send a live call down its fallback path.
+        calls.on_event(event)
         return "", 204
 
     @app.errorhandler(RequestEntityTooLarge)

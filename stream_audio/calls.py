@@ -2,10 +2,11 @@
 
 A call's life: placed -> ringing -> answered -> streaming (the music) -> hanging up ->
 hung up -> ended. Where each Voice API request is sent:
-  CallFlow.place_call        POST /v1/calls             ring TO_NUMBER
+  CallFlow.place_call        POST /v1/calls                 ring TO_NUMBER
   CallFlow._start_music      PUT /v1/calls/{uuid}/stream    on `answered`
-  CallFlow._stop_music       DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later
-  CallFlow._hang_up          PUT /v1/calls/{uuid} hangup    right after, retried
+  CallFlow._stop_music       DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later (_time_up)
+  CallFlow._hang_up          PUT /v1/calls/{uuid} hangup    right after
+Every request but the first waits its turn in the pacer (pacer.py), hang-ups first.
 """
 
 from __future__ import annotations
@@ -15,27 +16,33 @@ import logging
 import sched
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone, Voice
 
 from stream_audio.deadlines import Deadlines
-from stream_audio.settings import Settings
-from stream_audio.voice_api import VOICE_API_ERRORS, explain, is_gone, is_transient
+from stream_audio.pacer import Pacer, Priority
+from stream_audio.settings import CALL_MARGIN_SECONDS, Settings
+from stream_audio.voice_api import VOICE_API_ERRORS, explain, is_gone, is_transient, nothing_was_created
+from stream_audio.webhooks import VoiceEvent
 
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
 KNOWN_STATUSES = FINAL_STATUSES | {"started", "ringing", "answered", "human", "machine"}
 
-VOICE_API_WORKERS = 8
-# The hang-up is the request whose loss costs the user money, so it is retried on a
-# transient failure: after 0.5 s, 1 s and 2 s.
-HANGUP_ATTEMPTS = 4
-HANGUP_FIRST_RETRY_SECONDS = 0.5
+# A transient failure (429, 5xx, timeout, no connection) is retried after 0.5 s, 1 s,
+# 2 s, ... for as long as the request still has a point.
+FIRST_RETRY_SECONDS = 0.5
+# /call waits this long for the account's call-creation limit to make room, and tries
+# POST /v1/calls at most this often: a person is waiting for the answer.
+CREATE_WAIT_SECONDS = 1.0
+CREATE_ATTEMPTS = 3
+# Music started later than this after `answered` would be cut off by length_timer
+# before STREAM_SECONDS are up, so the call is hung up instead.
+LATEST_MUSIC_START_SECONDS = CALL_MARGIN_SECONDS / 2
 # How long shutdown waits for its hang-ups; Vonage's length_timer ends any it missed.
 SHUTDOWN_SECONDS = 5
 
@@ -43,32 +50,38 @@ SHUTDOWN_SECONDS = 5
 class CallState(enum.Enum):
     PLACED = "placed"
     RINGING = "ringing"
-    ANSWERED = "answered"  # the music is being started, or failed to start
+    ANSWERED = "answered"  # the music is being started
     STREAMING = "streaming"  # the music is playing; the hang-up is scheduled
     HANGING_UP = "hanging up"
-    HUNG_UP = "hung up"  # by this app, or it gave up trying; the final event is on its way
+    HUNG_UP = "hung up"  # by this app; the final event is on its way
+    LEFT_TO_LENGTH_TIMER = "left to length_timer"  # the app gave up hanging up; Vonage ends the call
     ENDED = "ended"  # Vonage reported a final status, or the call outlived longest_call
 
 
 @dataclass(eq=False)
 class Call:
     uuid: str
+    conversation_uuid: str = ""
+    placed_at: float = 0.0
     state: CallState = CallState.PLACED
-    hangup: sched.Event | None = None
+    answered_at: float | None = None
+    hangup: sched.Event | None = None  # when time is up, or the next try at a request
     expiry: sched.Event | None = None
+    hanging_up_now: bool = False  # a hang-up request is on its way: never send a second
 
     @property
     def in_progress(self) -> bool:
-        return self.state not in (CallState.HUNG_UP, CallState.ENDED)
+        return self.state not in (CallState.HUNG_UP, CallState.LEFT_TO_LENGTH_TIMER, CallState.ENDED)
 
 
 class CallNotPlaced(Exception):
     """The Voice API did not create the call: the HTTP status for whoever asked, and why."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -81,21 +94,27 @@ class Outcome:
 class CallFlow:
     """The calls this app placed, and what it does for each as events arrive.
 
-    Webhook requests only update this table and hand Voice API work to a small pool
-    of threads, so Vonage never waits on the Voice API for its answer.
+    Webhook requests only update this table and queue Voice API work in the pacer,
+    so Vonage never waits on the Voice API for its answer. Each queued piece of work
+    makes at most one request, so the pacer's count is the account's count.
     """
 
     def __init__(
-        self, settings: Settings, voice: Voice, deadlines: Deadlines | None = None, workers: Executor | None = None,
+        self, settings: Settings, voice: Voice, deadlines: Deadlines | None = None, pacer: Pacer | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._voice = voice
         self._music_url = f"{settings.base_url}/audio/music.mp3"
         self._calls: dict[str, Call] = {}
+        self._by_conversation: dict[str, Call] = {}
         self._being_placed = 0
+        self._closing = False
         self._lock = threading.Lock()
-        self._deadlines = deadlines or Deadlines()
-        self._workers = workers or ThreadPoolExecutor(VOICE_API_WORKERS, thread_name_prefix="voice-api")
+        self._changed = threading.Condition(self._lock)
+        self._clock = clock
+        self._deadlines = Deadlines() if deadlines is None else deadlines
+        self._pacer = Pacer(settings.calls_per_second, settings.requests_per_second) if pacer is None else pacer
 
     def __len__(self) -> int:
         """How many calls the table holds: in progress, or hung up and awaiting their final event."""
@@ -113,6 +132,8 @@ class CallFlow:
         """Ring TO_NUMBER; return the new call's uuid, or raise CallNotPlaced saying why."""
         s = self._settings
         with self._lock:
+            if self._closing:
+                raise CallNotPlaced(503, "The app is shutting down.")
             in_progress = self._being_placed + sum(call.in_progress for call in self._calls.values())
             if in_progress >= s.max_active_calls:
                 log.warning("/call: refused: %d call(s) in progress, the most MAX_ACTIVE_CALLS allows", in_progress)
@@ -123,79 +144,124 @@ class CallFlow:
             self._being_placed += 1
         call = None
         try:
-            call = Call(self._create_call())
+            call = self._create_call()
         finally:
             # One step, so that no other request sees the call counted twice or not at all.
-            with self._lock:
+            with self._changed:
                 self._being_placed -= 1
                 if call is not None:
-                    self._calls[call.uuid] = call
-                    # If the final event is lost, the call still stops counting once Vonage has ended it.
-                    call.expiry = self._deadlines.schedule(s.longest_call, self._forget_overdue_call, call)
+                    self._add(call)
+                self._changed.notify_all()
         return call.uuid
 
-    def _create_call(self) -> str:
+    def _create_call(self) -> Call:
         s = self._settings
-        started = time.monotonic()
-        try:
-            response = self._voice.create_call(CreateCallRequest(
-                to=[ToPhone(number=s.to_number)],
-                from_=Phone(number=s.vonage_number),
-                answer_url=[f"{s.base_url}/audio/answer.json"],
-                event_url=[f"{s.base_url}/webhooks/events"],
-                ringing_timer=s.ringing_timer,
-                length_timer=s.length_timer,
-            ))
-        except VOICE_API_ERRORS as error:
-            failure = CallNotPlaced(*explain(error, s.api_timeout))
-            log.error("call to %s: POST /v1/calls failed after %s: %s", s.to_number, _since(started), failure.reason)
-            raise failure from error
-        log.info(
-            "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
-            response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
+        request = CreateCallRequest(
+            to=[ToPhone(number=s.to_number)],
+            from_=Phone(number=s.vonage_number),
+            answer_url=[f"{s.base_url}/audio/answer.json"],
+            event_url=[f"{s.base_url}/webhooks/events"],
+            ringing_timer=s.ringing_timer,
+            length_timer=s.length_timer,
         )
-        return response.uuid
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            if not self._pacer.reserve_call_creation(CREATE_WAIT_SECONDS):
+                log.warning("/call: refused: more calls asked for than VONAGE_CALLS_PER_SECOND (%d) allows",
+                            s.calls_per_second)
+                raise CallNotPlaced(
+                    429, f"Calls are being placed faster than VONAGE_CALLS_PER_SECOND ({s.calls_per_second}) "
+                    "allows. Try again in a second.", retry_after=1,
+                )
+            started = time.monotonic()
+            try:
+                response = self._voice.create_call(request)
+            except VOICE_API_ERRORS as error:
+                failure = CallNotPlaced(*explain(error, s.api_timeout))
+                retry_in = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
+                again = nothing_was_created(error) and attempt < CREATE_ATTEMPTS
+                log.error(
+                    "call to %s: POST /v1/calls failed after %s: %s%s", s.to_number, _since(started),
+                    failure.reason, f" Retrying in {retry_in:g} s." if again else "",
+                )
+                if not again:
+                    raise failure from error
+            else:
+                log.info(
+                    "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
+                    response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
+                )
+                return Call(response.uuid, response.conversation_uuid, placed_at=self._clock())
+            finally:
+                self._pacer.call_creation_answered()
+            time.sleep(retry_in)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _add(self, call: Call) -> None:
+        """Start tracking a new call (the lock is held)."""
+        self._calls[call.uuid] = call
+        self._by_conversation[call.conversation_uuid] = call
+        # If the final event is lost, the call still stops counting once Vonage has ended it.
+        call.expiry = self._deadlines.schedule(self._settings.longest_call, self._forget_overdue_call, call)
+        if self._closing:
+            log.info("call %s: placed while shutting down; hanging it up", call.uuid)
+            self._hang_up_soon(call)
 
     # --- events from Vonage --------------------------------------------------------
 
-    def on_event(self, uuid: str, status: str) -> None:
+    def on_event(self, event: VoiceEvent) -> None:
         """Act on one Voice API event; never blocks on the Voice API."""
-        with self._lock:
-            call = self._calls.get(uuid)
-            if call is None:
-                log.info("call %s: event %s for a call this app is not handling; nothing sent", uuid, status)
-            elif status not in KNOWN_STATUSES:
-                log.info("call %s: ignored an event with an unknown status %s", uuid, status)
-            elif status == "answered" and call.state in (CallState.PLACED, CallState.RINGING):
-                call.state = CallState.ANSWERED
-                log.info("call %s: answered; starting the music", uuid)
-                self._workers.submit(self._start_music, call)
-            elif status == "answered":
-                log.info("call %s: repeated answered event; the music is already arranged, nothing sent", uuid)
-            elif status in FINAL_STATUSES:
-                cancelled = self._end(call)
-                log.info(
-                    "call %s: %s; %s", uuid, status,
-                    "pending hang-up cancelled, nothing more sent" if cancelled else "nothing more to send",
-                )
+        with self._changed:
+            call = self._calls.get(event.call_uuid or "") or self._by_conversation.get(event.conversation_uuid or "")
+            named = call.uuid if call else event.call_uuid or event.conversation_uuid or "(none named)"
+            if event.kind == "error":
+                log.error("call %s: Vonage reported an error: %s", named, event.reason)
+            elif event.status is None or event.kind != "status":
+                log.info("call %s: %s event; nothing to do", named, event.kind)
+            elif call is None:
+                log.info("call %s: event %s for a call this app is not handling; nothing sent", named, event.status)
             else:
-                if status == "ringing" and call.state is CallState.PLACED:
-                    call.state = CallState.RINGING
-                log.info("call %s: %s", uuid, status)
+                self._on_status(call, event)
+            self._changed.notify_all()
+
+    def _on_status(self, call: Call, event: VoiceEvent) -> None:
+        status = event.status
+        if status not in KNOWN_STATUSES:
+            log.info("call %s: ignored an event with an unknown status %s", call.uuid, status)
+        elif status == "answered" and call.state in (CallState.PLACED, CallState.RINGING):
+            call.state = CallState.ANSWERED
+            call.answered_at = self._clock()
+            log.info("call %s: answered; starting the music", call.uuid)
+            self._pacer.submit(Priority.START_MUSIC, self._start_music, call)
+        elif status == "answered":
+            log.info("call %s: repeated answered event; the music is already arranged, nothing sent", call.uuid)
+        elif status in FINAL_STATUSES:
+            pending = self._end(call)
+            log.info(
+                "call %s: %s%s; %s", call.uuid, status, _billing(event),
+                "pending hang-up cancelled, nothing more sent" if pending else "nothing more to send",
+            )
+        else:
+            if status == "ringing" and call.state is CallState.PLACED:
+                call.state = CallState.RINGING
+            log.info("call %s: %s", call.uuid, status)
 
     def _end(self, call: Call) -> bool:
         """Vonage says the call is over: forget it (the lock is held); True if a hang-up was pending."""
+        pending = call.state in (CallState.ANSWERED, CallState.STREAMING, CallState.HANGING_UP)
         call.state = CallState.ENDED
         self._calls.pop(call.uuid, None)
-        if call.expiry is not None:
-            self._deadlines.cancel(call.expiry)
-        return call.hangup is not None and self._deadlines.cancel(call.hangup)
+        self._by_conversation.pop(call.conversation_uuid, None)
+        for event in (call.expiry, call.hangup):
+            if event is not None:
+                self._deadlines.cancel(event)
+        return pending
 
     def _forget_overdue_call(self, call: Call) -> None:
-        with self._lock:
+        with self._changed:
             if call.state is CallState.ENDED:
                 return
             self._end(call)
+            self._changed.notify_all()
         log.warning(
             "call %s: no final event within %d s of placing it; Vonage has ended it, so it is forgotten",
             call.uuid, self._settings.longest_call,
@@ -203,85 +269,127 @@ class CallFlow:
 
     # --- the music, and the hang-up STREAM_SECONDS later ---------------------------
 
-    def _start_music(self, call: Call) -> None:
-        with self._voice_api_request(call, "PUT stream music.mp3 loop 0") as outcome:
+    def _start_music(self, call: Call, attempt: int = 1) -> None:
+        with self._lock:
+            if call.state is not CallState.ANSWERED:
+                return  # the call ended while this waited
+            too_late = call.answered_at + LATEST_MUSIC_START_SECONDS
+            if self._clock() > too_late:
+                log.warning("call %s: too late to start the music, %s after answered; hanging up instead",
+                            call.uuid, _seconds(self._clock() - call.answered_at))
+                self._hang_up_soon(call)
+                return
+            retry_in = self._retry_in(attempt, too_late)
+        with self._voice_api_request(call, _step("PUT stream music.mp3 loop 0", attempt), retry_in=retry_in) as outcome:
             self._voice.play_audio_into_call(call.uuid, AudioStreamOptions(stream_url=[self._music_url], loop=0))
-        delay = self._settings.stream_seconds
         with self._lock:
-            if call.state is CallState.ENDED:
+            if call.state is not CallState.ANSWERED:
                 log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
-                return
-            if outcome.error is None:
+            elif outcome.error is None:
                 call.state = CallState.STREAMING
-            call.hangup = self._deadlines.schedule(delay, self._workers.submit, self._stop_music_and_hang_up, call)
-        log.info("call %s: hang-up in %g s", call.uuid, delay)
+                call.hangup = self._deadlines.schedule(self._settings.stream_seconds, self._time_up, call)
+                log.info("call %s: hang-up in %g s", call.uuid, self._settings.stream_seconds)
+            elif is_transient(outcome.error) and retry_in is not None:
+                call.hangup = self._deadlines.schedule(
+                    retry_in, self._pacer.submit, Priority.START_MUSIC, self._start_music, call, attempt + 1,
+                )
+            else:
+                log.error("call %s: the music could not start; hanging up rather than leave the callee on a "
+                          "silent line", call.uuid)
+                self._hang_up_soon(call)
 
-    def _stop_music_and_hang_up(self, call: Call) -> None:
+    def _time_up(self, call: Call) -> None:
         with self._lock:
-            if call.state is CallState.ENDED:
+            if call.state is not CallState.STREAMING:
                 return
-            streaming = call.state is CallState.STREAMING
             call.state = CallState.HANGING_UP
-        if streaming:
-            self._stop_music(call)
-        self._hang_up(call)
+        log.info("call %s: STREAM_SECONDS are up; stopping the music, then hanging up", call.uuid)
+        self._pacer.submit(Priority.STOP_MUSIC, self._stop_music, call)
 
     def _stop_music(self, call: Call) -> None:
-        # Vonage answers 404 once the call (or its stream) is over: the callee hung up
-        # and the `completed` event is still on its way. Nothing is wrong then.
-        with self._voice_api_request(call, "DELETE stream", gone_is_fine=True):
-            self._voice.stop_audio_stream(call.uuid)
-
-    def _hang_up(self, call: Call, attempt: int = 1) -> None:
         with self._lock:
             if call.state is not CallState.HANGING_UP:
-                return  # the callee hung up while this waited
-        retry_in = HANGUP_FIRST_RETRY_SECONDS * 2 ** (attempt - 1) if attempt < HANGUP_ATTEMPTS else None
-        step = "PUT hangup" if attempt == 1 else f"PUT hangup (attempt {attempt} of {HANGUP_ATTEMPTS})"
-        with self._voice_api_request(call, step, gone_is_fine=True, retry_in=retry_in) as outcome:
-            self._voice.hangup(call.uuid)
+                return
+        # Vonage answers 404 once the call (or its stream) is over: the callee hung up
+        # and the `completed` event is still on its way. Nothing is wrong then. A failed
+        # stop is not retried: the hang-up, which goes next either way, ends the stream.
+        with self._voice_api_request(call, "DELETE stream", gone_is_fine=True):
+            self._voice.stop_audio_stream(call.uuid)
+        self._pacer.submit(Priority.HANG_UP, self._hang_up, call)
+
+    def _hang_up_soon(self, call: Call) -> None:
+        """Queue the hang-up ahead of all other work (the lock is held)."""
+        call.state = CallState.HANGING_UP
+        self._pacer.submit(Priority.HANG_UP, self._hang_up, call)
+
+    def _hang_up(self, call: Call, attempt: int = 1) -> None:
+        s = self._settings
         with self._lock:
-            if call.state is CallState.ENDED:
+            if call.state is not CallState.HANGING_UP or call.hanging_up_now:
+                return  # ended while this waited, or hung up by a copy of this queued at shutdown
+            call.hanging_up_now = True
+            # Vonage's length_timer ends the call by then anyway.
+            pointless_after = (call.answered_at + s.length_timer if call.answered_at is not None
+                               else call.placed_at + s.longest_call)
+            retry_in = self._retry_in(attempt, pointless_after)
+        with self._voice_api_request(call, _step("PUT hangup", attempt), gone_is_fine=True, retry_in=retry_in) as outcome:
+            self._voice.hangup(call.uuid)
+        with self._changed:
+            call.hanging_up_now = False
+            if call.state is not CallState.HANGING_UP:
                 return
-            if outcome.error is not None and is_transient(outcome.error) and retry_in is not None:
-                call.hangup = self._deadlines.schedule(retry_in, self._workers.submit, self._hang_up, call, attempt + 1)
+            if outcome.error is None:
+                call.state = CallState.HUNG_UP
+            elif is_transient(outcome.error) and retry_in is not None:
+                call.hangup = self._deadlines.schedule(
+                    retry_in, self._pacer.submit, Priority.HANG_UP, self._hang_up, call, attempt + 1,
+                )
                 return
-            call.state = CallState.HUNG_UP
+            else:
+                call.state = CallState.LEFT_TO_LENGTH_TIMER
+            self._changed.notify_all()
         if outcome.error is not None:
-            log.error(
-                "call %s: gave up hanging up; Vonage's length_timer ends the call %d s after it was answered",
-                call.uuid, self._settings.length_timer,
-            )
+            why = ("shutting down" if self._closing else
+                   "a retry would come after Vonage's length_timer ends the call" if is_transient(outcome.error)
+                   else "retrying cannot change this answer")
+            log.error("call %s: gave up hanging up (%s); Vonage's length_timer ends the call %d s after it was "
+                      "answered", call.uuid, why, s.length_timer)
+
+    def _retry_in(self, attempt: int, pointless_after: float) -> float | None:
+        """The pause before the next try, or None if that try would come too late (or never)."""
+        pause = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
+        return None if self._closing or self._clock() + pause >= pointless_after else pause
 
     # --- shutting down -------------------------------------------------------------
 
-    def close(self) -> None:
-        """Hang up every call still in progress (waiting at most SHUTDOWN_SECONDS), then stop."""
-        self._deadlines.stop()
-        with self._lock:
+    def close(self) -> int:
+        """Hang up every call still in progress, waiting at most SHUTDOWN_SECONDS, then stop;
+        return how many calls could not be ended (Vonage's length_timer ends those)."""
+        give_up_at = time.monotonic() + SHUTDOWN_SECONDS
+        with self._changed:
+            self._closing = True
+            # A call being placed now is hung up as soon as it exists (see _add).
+            self._changed.wait_for(lambda: self._being_placed == 0, SHUTDOWN_SECONDS)
             in_progress = [call for call in self._calls.values() if call.in_progress]
-            self._calls.clear()
-        still_sending = set()
+        self._deadlines.stop()
         if in_progress:
             log.info("shutting down: ending %d call(s) in progress", len(in_progress))
-            endings = [self._workers.submit(self._hang_up_at_shutdown, call) for call in in_progress]
-            done, still_sending = wait(endings, timeout=SHUTDOWN_SECONDS)
-            ended = sum(ending.result() for ending in done)
-            log.info(
-                "shutting down: ended %d of %d call(s)%s", ended, len(in_progress),
-                "" if ended == len(in_progress) else "; Vonage's length_timer ends the rest",
-            )
-        # A request still in flight ends within VONAGE_API_TIMEOUT; the interpreter waits for it.
-        self._workers.shutdown(wait=not still_sending, cancel_futures=True)
-
-    def _hang_up_at_shutdown(self, call: Call) -> bool:
-        """One try at stopping the music and hanging up; True if the call is over."""
-        if call.state is CallState.STREAMING:
-            self._stop_music(call)
-        with self._voice_api_request(call, "PUT hangup (shutting down)", gone_is_fine=True) as outcome:
-            self._voice.hangup(call.uuid)
-        call.state = CallState.HUNG_UP if outcome.error is None else call.state
-        return outcome.error is None
+        with self._changed:
+            for call in in_progress:
+                if call.state is CallState.STREAMING:
+                    call.state = CallState.HANGING_UP
+                    self._pacer.submit(Priority.STOP_MUSIC, self._stop_music, call)
+                elif call.in_progress:
+                    self._hang_up_soon(call)  # a copy of one already queued or in flight sends nothing
+            self._changed.wait_for(lambda: not any(call.in_progress for call in in_progress),
+                                   give_up_at - time.monotonic())
+            ended = sum(call.state in (CallState.HUNG_UP, CallState.ENDED) for call in in_progress)
+        if in_progress:
+            log.info("shutting down: ended %d of %d call(s)%s", ended, len(in_progress),
+                     "" if ended == len(in_progress) else "; Vonage's length_timer ends the rest")
+        # A request still in flight is abandoned: its thread does not hold up the exit.
+        self._pacer.stop(max(0.0, give_up_at - time.monotonic()))
+        return len(in_progress) - ended
 
     # --- one Voice API request, logged in one line -----------------------------------
 
@@ -300,10 +408,26 @@ class CallFlow:
                 return
             outcome.error = error
             reason = explain(error, self._settings.api_timeout)[1]
-            then = f"; retrying in {retry_in:g} s" if retry_in is not None and is_transient(error) else ""
+            then = f" Retrying in {retry_in:g} s." if retry_in is not None and is_transient(error) else ""
             log.error("call %s: %s failed after %s: %s%s", call.uuid, step, _since(started), reason, then)
         else:
             log.info("call %s: %s done (took %s)", call.uuid, step, _since(started))
+
+
+def _step(step: str, attempt: int) -> str:
+    return step if attempt == 1 else f"{step} (attempt {attempt})"
+
+
+def _billing(event: VoiceEvent) -> str:
+    said = [f"{name} {value}" for name, value in (
+        ("after", event.duration and f"{event.duration} s"), ("price", event.price),
+        ("detail", event.detail), ("disconnected by", event.disconnected_by),
+    ) if value]
+    return f" ({', '.join(said)})" if said else ""
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f} s"
 
 
 def _since(started: float) -> str:

@@ -52,6 +52,8 @@ class Settings:
     api_timeout: int = 10
     ringing_timer: int = 60
     max_active_calls: int = 10
+    calls_per_second: int = 3
+    requests_per_second: int = 15
     call_token: str = field(default="", repr=False)
     signature_secret: str = field(default="", repr=False)
 
@@ -169,6 +171,9 @@ SETTINGS = (
     Setting("VONAGE_API_TIMEOUT", "api_timeout", above_zero(int, 120), "10"),
     Setting("RINGING_TIMER", "ringing_timer", above_zero(int, 120), "60"),
     Setting("MAX_ACTIVE_CALLS", "max_active_calls", above_zero(int, 10000), "10"),
+    # The account's Voice API limits: Vonage answers 429 beyond them and queues nothing.
+    Setting("VONAGE_CALLS_PER_SECOND", "calls_per_second", above_zero(int, 1000), "3"),
+    Setting("VONAGE_REQUESTS_PER_SECOND", "requests_per_second", above_zero(int, 1000), "15"),
     Setting("CALL_TOKEN", "call_token", text, ""),
     Setting("VONAGE_SIGNATURE_SECRET", "signature_secret", text, ""),
 )

@@ -7,7 +7,7 @@ import time
 
 import pydantic
 import requests
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from vonage import Auth, HttpClientOptions, Vonage, VonageError
 from vonage_http_client import (
     AuthenticationError, ForbiddenError, HttpRequestError, NotFoundError, RateLimitedError, ServerError,
@@ -106,6 +106,16 @@ def is_transient(error: Exception) -> bool:
     if isinstance(error, HttpRequestError):  # the SDK has a class for 500 but not for 502-504
         return error.response.status_code >= 500
     return isinstance(error, requests.ConnectionError | requests.Timeout)
+
+
+def nothing_was_created(error: Exception) -> bool:
+    """True when a failed POST /v1/calls surely rang nobody, so it may be sent again: Vonage
+    refused it (429) or failed it (5xx), or no connection was made. A timeout is not among
+    them: that call may exist, and a second request would ring the callee twice."""
+    if isinstance(error, HttpRequestError):
+        return isinstance(error, RateLimitedError) or error.response.status_code >= 500
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def is_gone(error: Exception) -> bool:

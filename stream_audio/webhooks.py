@@ -8,6 +8,7 @@ import hmac
 import re
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -32,17 +33,68 @@ def shown(text: str) -> str:
     return repr(text[:80])[1:-1]
 
 
-def call_and_status(event: Any) -> tuple[str, str]:
-    """The call uuid and status of a parsed event body, or EventRefused."""
-    if not isinstance(event, dict):
+@dataclass(frozen=True)
+class VoiceEvent:
+    """What the app reads from one event body. Vonage sends more shapes than call statuses:
+    transfer and input events carry no status; error, notify and record events no call uuid."""
+
+    kind: str
+    call_uuid: str | None = None
+    conversation_uuid: str | None = None
+    status: str | None = None
+    reason: str | None = None  # why Vonage reports an error
+    duration: str | None = None  # seconds, on a final status, as a string
+    price: str | None = None
+    detail: str | None = None  # why a call failed or was rejected
+    disconnected_by: str | None = None
+
+
+def read_event(body: Any) -> VoiceEvent:
+    """The event in a parsed webhook body; EventRefused if it is not one Vonage could send."""
+    if not isinstance(body, dict):
         raise EventRefused("a body that is not a JSON object")
-    uuid = event.get("uuid") or event.get("call_uuid")
-    status = event.get("status")
-    if not isinstance(uuid, str) or not CALL_UUID.fullmatch(uuid):
-        raise EventRefused("an event without a call uuid")
-    if not isinstance(status, str) or not STATUS.fullmatch(status):
-        raise EventRefused(f"an event for call {uuid} without a status")
-    return uuid, status
+    # human/machine events name the call `call_uuid`; error, notify and record events not at all.
+    call_uuid = _checked(body, "uuid", CALL_UUID, "call uuid is not letters, digits and dashes") or _checked(
+        body, "call_uuid", CALL_UUID, "call uuid is not letters, digits and dashes")
+    status = _checked(body, "status", STATUS, "status is not a lower-case word")
+    return VoiceEvent(
+        kind=_kind(body), call_uuid=call_uuid, conversation_uuid=_text(body, "conversation_uuid"), status=status,
+        reason=_text(body, "reason"), duration=_text(body, "duration"), price=_text(body, "price"),
+        detail=_text(body, "detail"), disconnected_by=_text(body, "disconnected_by"),
+    )
+
+
+def _kind(body: dict) -> str:
+    """What sort of event this is; only `status` events speak of a call's progress."""
+    if "dtmf" in body or "speech" in body:
+        return "input"
+    if body.get("type") == "transfer" or "conversation_uuid_to" in body:
+        return "transfer"
+    if body.get("type") == "record" or "recording_url" in body:
+        return "record"  # a recording, or its transcription
+    if "payload" in body:
+        return "notify"
+    if "status" in body:
+        return "status"
+    if "reason" in body:
+        return "error"
+    return "unknown"
+
+
+def _checked(body: dict, name: str, pattern: re.Pattern, why: str) -> str | None:
+    """The field if absent or as Vonage writes it; anything else is refused before it reaches a log line."""
+    if name not in body:
+        return None
+    value = body[name]
+    if not (isinstance(value, str) and pattern.fullmatch(value)):
+        raise EventRefused(f"an event whose {why}")
+    return value
+
+
+def _text(body: dict, name: str) -> str | None:
+    """A string field as it may be shown in a log line, or None when absent or not a string."""
+    value = body.get(name)
+    return shown(value) if isinstance(value, str) and value else None
 
 
 class SignedEvents:

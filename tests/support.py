@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sched
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
+from vonage_http_client import AuthenticationError, HttpRequestError, NotFoundError, RateLimitedError, ServerError
+from vonage_voice import CreateCallResponse
 from werkzeug.serving import make_server
 
 from app import create_app
 from stream_audio.server import RequestHandler
+from stream_audio.pacer import Pacer
 from stream_audio.settings import Settings
 from tools.app_process import AppProcess
 from tools.webhook_events import event_request, signed_headers, vonage_event
@@ -114,3 +119,101 @@ class RunningProcess(AppProcess):
 
     def vonage_sends(self, call_uuid: str, status: str, secret: str = "") -> requests.Response:
         return post_event(self.url, call_uuid, status, secret)
+
+
+# --- fakes for the fast tests of the call logic: no sockets, no sleeps --------------------
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeDeadlines:
+    """The Deadlines interface on the standard library's scheduler, run by hand on a FakeClock."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self._scheduler = sched.scheduler(clock, lambda _: None)
+
+    def schedule(self, delay: float, action: Callable[..., Any], *args: Any) -> sched.Event:
+        return self._scheduler.enter(delay, 0, action, args)
+
+    def cancel(self, event: sched.Event) -> bool:
+        try:
+            self._scheduler.cancel(event)
+        except ValueError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        for event in self._scheduler.queue:
+            self.cancel(event)
+
+    def run_next(self, until: float) -> bool:
+        """Run the next action due by `until`, moving the clock to its time; else move the clock to `until`."""
+        queue = self._scheduler.queue
+        if not queue or queue[0].time > until:
+            self._clock.now = max(self._clock.now, until)
+            return False
+        self._clock.now = max(self._clock.now, queue[0].time)
+        self._scheduler.run(blocking=False)
+        return True
+
+
+def http_error(status: int) -> Exception:
+    """The SDK's own exception for an HTTP `status` from the Voice API."""
+    response = requests.Response()
+    response.status_code = status
+    response._content = b'{"title": "Failure requested by the test"}'
+    response.url = "https://api.nexmo.com/v1/calls"
+    errors = {401: AuthenticationError, 404: NotFoundError, 429: RateLimitedError, 500: ServerError}
+    return errors.get(status, HttpRequestError)(response)
+
+
+@dataclass
+class FakeVoice:
+    """The SDK's Voice client as CallFlow uses it: records each request, fails on demand."""
+
+    clock: FakeClock
+    sent: list[tuple[float, str, str]] = field(default_factory=list)  # (when, request, call uuid)
+    failures: dict[str, list[Exception]] = field(default_factory=dict)  # next errors, per request
+    created: int = 0
+
+    def _send(self, name: str, call_uuid: str) -> None:
+        self.sent.append((self.clock(), name, call_uuid))
+        if self.failures.get(name):
+            raise self.failures[name].pop(0)
+
+    def requests_for(self, call_uuid: str) -> list[str]:
+        return [name for _, name, uuid in self.sent if uuid == call_uuid]
+
+    def create_call(self, _request: Any) -> CreateCallResponse:
+        self.created += 1
+        call_uuid = f"call-{self.created}"
+        self._send("create_call", call_uuid)
+        return CreateCallResponse(uuid=call_uuid, status="started", direction="outbound",
+                                  conversation_uuid=f"CON-{call_uuid}")
+
+    def play_audio_into_call(self, call_uuid: str, _options: Any) -> None:
+        self._send("start_stream", call_uuid)
+
+    def stop_audio_stream(self, call_uuid: str) -> None:
+        self._send("stop_stream", call_uuid)
+
+    def hangup(self, call_uuid: str) -> None:
+        self._send("hangup", call_uuid)
+
+
+def run_for(seconds: float, clock: FakeClock, deadlines: FakeDeadlines, pacer: Pacer) -> None:
+    """`seconds` of the app's life on the fake clock: the pacer's queued work done as its workers
+    would, as soon as the rolling second has room, and each deadline at its time."""
+    until = clock.now + seconds
+    while True:
+        ready = pacer.take_ready()
+        if isinstance(ready, tuple):
+            pacer.run(*ready)
+        elif not deadlines.run_next(min(until, clock.now + ready) if ready else until) and clock.now >= until:
+            return

@@ -5,7 +5,9 @@ It answers the four requests this app makes as the Voice API reference says
 the RS256 JWT on every request against the application's public key, checks
 each body against the reference's request schema, and records what it was sent.
 Tests make it fail on demand: any status, a stall, a body that is not JSON, or a
-dropped connection after which it refuses all others.
+dropped connection after which it refuses all others. Asked to, it enforces an
+account's rate limits as Vonage does: 429 beyond N requests in any rolling second,
+counted separately for creating calls and for everything else, and nothing queued.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ssl
 import threading
 import time
 import uuid as uuid_module
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +111,10 @@ class VoiceApiStandIn:
         self.rejected: list[str] = []  # why each unauthenticated or invalid request was refused
         self._troubles: dict[str, Trouble] = {}
         self._live_calls: set[str] = set()
+        self._limits: dict[str, int] = {}
+        self._arrivals: dict[str, deque[float]] = {"create_call": deque(), "other": deque()}
+        self.conversation_of: dict[str, str] = {}  # call uuid -> its conversation uuid
+        self.refused: list[Received] = []  # requests answered 429 for going over the limits
         self._changed = threading.Condition()
         self._closing = threading.Event()
         self._server = KeepAliveServer(self._make_app(), ssl_context)
@@ -127,6 +134,10 @@ class VoiceApiStandIn:
         answer `status` or `raw_body` (or normally). With `refuse`, the first one finds its
         connection dropped and the Voice API unreachable from then on: connections are refused."""
         self._troubles[step] = Trouble(status, stall, raw_body, refuse, times)
+
+    def enforce_limits(self, calls_per_second: int = 3, requests_per_second: int = 15) -> None:
+        """From now on, answer 429 beyond these many requests in any rolling second, as Vonage does."""
+        self._limits = {"create_call": calls_per_second, "other": requests_per_second}
 
     def behave(self) -> None:
         self._troubles.clear()
@@ -202,6 +213,9 @@ class VoiceApiStandIn:
                 return self._error(400, invalid.message)
         with self._changed:
             arrived = Received(step, request.method, request.path, body, call_uuid, claims, time.monotonic())
+            if self._over_the_limit(step, arrived.at):
+                self.refused.append(arrived)
+                return self._error(429, "Rate limit hit. Please wait and try again.")
             self.received.append(arrived)
             self._changed.notify_all()
         if self._vonage is not None:
@@ -219,6 +233,16 @@ class VoiceApiStandIn:
         if call_uuid is not None and call_uuid not in self._live_calls:
             return self._error(404, f"Call {call_uuid} is not in progress")
         return answer(body)
+
+    def _over_the_limit(self, step: str, now: float) -> bool:
+        kind = "create_call" if step == "create_call" else "other"
+        if kind not in self._limits:
+            return False
+        arrivals = self._arrivals[kind]
+        arrivals.append(now)  # refused requests count too: Vonage sees them all
+        while arrivals[0] <= now - 1.0:
+            arrivals.popleft()
+        return len(arrivals) > self._limits[kind]
 
     def _trouble(self, step: str) -> Trouble:
         with self._changed:
@@ -245,12 +269,14 @@ class VoiceApiStandIn:
 
     def _new_call(self, body: Any) -> tuple:
         call_uuid = str(uuid_module.uuid4())
+        conversation_uuid = f"CON-{uuid_module.uuid4()}"
         with self._changed:
             self._live_calls.add(call_uuid)
+            self.conversation_of[call_uuid] = conversation_uuid
         if self._vonage is not None:
             self._vonage.call_created(call_uuid, body)
         return jsonify(uuid=call_uuid, status="started", direction="outbound",
-                       conversation_uuid=f"CON-{uuid_module.uuid4()}"), 201
+                       conversation_uuid=conversation_uuid), 201
 
     def _start_stream(self, call_uuid: str, body: Any) -> tuple:
         if self._vonage is not None:

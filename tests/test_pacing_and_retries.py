@@ -1,0 +1,244 @@
+"""Fast tests of the call logic on a controllable clock: no sockets, no sleeps. The Voice
+API allows 3 new calls and 15 other requests a second; the app keeps under both, sends
+the most urgent request first, retries what can still help, and never sends anything late."""
+
+from __future__ import annotations
+
+import pytest
+
+from stream_audio.calls import LATEST_MUSIC_START_SECONDS, CallFlow, CallNotPlaced, CallState
+from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
+from stream_audio.settings import Settings
+from stream_audio.webhooks import read_event
+from tests.support import FakeClock, FakeDeadlines, FakeVoice, http_error, run_for
+
+STREAM_SECONDS = 20
+
+
+class Account:
+    """The app's call logic and a fake Voice API, on one fake clock."""
+
+    def __init__(self, **settings) -> None:
+        self.settings = Settings(
+            application_id="app-id", private_key="", vonage_number="447700900000", to_number="447700900001",
+            base_url="https://example.test", stream_seconds=STREAM_SECONDS, max_active_calls=1000, **settings,
+        )
+        self.clock = FakeClock()
+        self.deadlines = FakeDeadlines(self.clock)
+        self.pacer = Pacer(self.settings.calls_per_second, self.settings.requests_per_second, workers=0,
+                           clock=self.clock)
+        self.voice = FakeVoice(self.clock)
+        self.calls = CallFlow(self.settings, self.voice, self.deadlines, self.pacer, clock=self.clock)
+
+    def place_calls(self, count: int) -> list[str]:
+        placed = []
+        for _ in range(count):
+            placed.append(self.calls.place_call())
+            if len(placed) % self.settings.calls_per_second == 0:
+                self.run_for(WINDOW_SECONDS)
+        return placed
+
+    def vonage_says(self, call_uuid: str, status: str, **fields: str) -> None:
+        self.calls.on_event(read_event({"uuid": call_uuid, "status": status, **fields}))
+
+    def run_for(self, seconds: float) -> None:
+        run_for(seconds, self.clock, self.deadlines, self.pacer)
+
+    def sent(self, request: str) -> list[tuple[float, str, str]]:
+        return [sent for sent in self.voice.sent if sent[1] == request]
+
+    def busiest_second(self, requests: set[str]) -> int:
+        times = [when for when, name, _ in self.voice.sent if name in requests]
+        return max((sum(start <= t < start + 1 for t in times) for start in times), default=0)
+
+
+@pytest.fixture
+def account() -> Account:
+    return Account()
+
+
+# --- the pacer on its own -----------------------------------------------------------
+
+def test_the_pacer_never_lets_more_than_the_limit_out_in_any_rolling_second():
+    clock = FakeClock()
+    pacer = Pacer(calls_per_second=3, requests_per_second=15, workers=0, clock=clock)
+    sent_at = []
+    for _ in range(40):
+        pacer.submit(Priority.OTHER, lambda: sent_at.append(clock()))
+
+    run_for(10, clock, FakeDeadlines(clock), pacer)
+
+    assert len(sent_at) == 40
+    assert max(sum(start <= t < start + 1 for t in sent_at) for start in sent_at) == 15
+    assert sent_at[-1] - sent_at[0] <= 2 * WINDOW_SECONDS  # and no slower than that
+
+
+def test_the_pacer_sends_hang_ups_before_stops_before_starts_whatever_the_order_queued():
+    clock = FakeClock()
+    pacer = Pacer(calls_per_second=3, requests_per_second=15, workers=0, clock=clock)
+    order = []
+    for priority in (Priority.START_MUSIC, Priority.OTHER, Priority.STOP_MUSIC, Priority.HANG_UP,
+                     Priority.START_MUSIC, Priority.HANG_UP):
+        pacer.submit(priority, order.append, priority)
+
+    run_for(1, clock, FakeDeadlines(clock), pacer)
+
+    assert order == sorted(order)
+    assert order[0] is Priority.HANG_UP and order[-1] is Priority.OTHER
+
+
+def test_a_fourth_call_within_the_second_waits_for_room_rather_than_being_refused_by_vonage():
+    clock = FakeClock()
+    pacer = Pacer(calls_per_second=3, requests_per_second=15, workers=0, clock=clock)
+
+    for _ in range(3):
+        assert pacer.reserve_call_creation(timeout=0)
+        pacer.call_creation_answered()
+    assert not pacer.reserve_call_creation(timeout=0)
+    clock.now += WINDOW_SECONDS
+    assert pacer.reserve_call_creation(timeout=0)
+
+
+def test_a_request_still_awaiting_its_answer_counts_against_the_second_however_long_it_takes():
+    clock = FakeClock()
+    pacer = Pacer(calls_per_second=1, requests_per_second=15, workers=0, clock=clock)
+    assert pacer.reserve_call_creation(timeout=0)
+    clock.now += 5  # Vonage is slow to answer: the request may have arrived only just now
+
+    assert not pacer.reserve_call_creation(timeout=0)
+    pacer.call_creation_answered()
+    clock.now += WINDOW_SECONDS - 0.01
+    assert not pacer.reserve_call_creation(timeout=0)
+    clock.now += 0.01
+    assert pacer.reserve_call_creation(timeout=0)
+
+
+def test_place_call_answers_429_with_retry_after_when_calls_come_faster_than_the_limit(account, monkeypatch):
+    monkeypatch.setattr("stream_audio.calls.CREATE_WAIT_SECONDS", 0)
+    for _ in range(3):
+        account.calls.place_call()
+
+    with pytest.raises(CallNotPlaced) as refused:
+        account.calls.place_call()
+
+    assert (refused.value.status, refused.value.retry_after) == (429, 1)
+    assert "VONAGE_CALLS_PER_SECOND (3)" in refused.value.reason
+    assert len(account.sent("create_call")) == 3
+
+
+# --- the whole call on the fake clock ------------------------------------------------
+
+def test_thirty_calls_answered_together_each_get_one_start_one_stop_and_one_hang_up_within_the_limits(account):
+    calls = account.place_calls(30)
+    for call_uuid in calls:
+        account.vonage_says(call_uuid, "answered")
+
+    account.run_for(STREAM_SECONDS + 10)
+
+    for call_uuid in calls:
+        assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "stop_stream", "hangup"]
+        assert account.calls.state_of(call_uuid) is CallState.HUNG_UP
+    assert account.busiest_second({"start_stream", "stop_stream", "hangup"}) <= 15
+    assert account.busiest_second({"create_call"}) <= 3
+    # 90 requests at 15 a second: the last hang-up comes no later than the rate allows.
+    starts, hangups = account.sent("start_stream"), account.sent("hangup")
+    assert hangups[-1][0] - starts[0][0] <= STREAM_SECONDS + 90 / 15 * WINDOW_SECONDS
+
+
+def test_when_time_is_up_for_many_calls_hang_ups_overtake_the_music_still_waiting_to_start(account):
+    early = account.place_calls(3)
+    for call_uuid in early:
+        account.vonage_says(call_uuid, "answered")
+    account.run_for(STREAM_SECONDS - 0.5)
+    late = account.place_calls(15)
+    for call_uuid in late:
+        account.vonage_says(call_uuid, "answered")  # 15 starts queued just before the early calls' time is up
+
+    account.run_for(1.0)
+
+    # Each early call's stop went out before the starts still queued, and its hang-up right after.
+    last_early_hangup = max(when for when, _, uuid in account.sent("hangup") if uuid in early)
+    starts_before = [when for when, _, uuid in account.sent("start_stream") if uuid in late and when < last_early_hangup]
+    assert len(account.sent("hangup")) == 3
+    assert len(starts_before) < 15
+
+
+def test_music_that_can_no_longer_fit_before_length_timer_is_not_started_and_the_call_is_hung_up(account):
+    [call_uuid] = account.place_calls(1)
+    account.voice.failures["start_stream"] = [http_error(429)] * 10
+
+    account.vonage_says(call_uuid, "answered")
+    account.run_for(LATEST_MUSIC_START_SECONDS + 5)
+
+    starts = account.sent("start_stream")
+    assert 2 < len(starts) < 10  # retried, but only while the music could still play in full
+    assert all(when - starts[0][0] < LATEST_MUSIC_START_SECONDS for when, _, _ in starts)
+    assert account.voice.requests_for(call_uuid)[-1] == "hangup"
+    assert account.calls.state_of(call_uuid) is CallState.HUNG_UP
+
+
+@pytest.mark.parametrize("request_name", ["start_stream", "hangup"])
+@pytest.mark.parametrize("status", [429, 500])
+def test_a_transient_failure_of_a_start_or_a_hang_up_is_retried_after_half_a_second(account, request_name, status):
+    [call_uuid] = account.place_calls(1)
+    account.voice.failures[request_name] = [http_error(status)]
+
+    account.vonage_says(call_uuid, "answered")
+    account.run_for(STREAM_SECONDS + 5)
+
+    tries = [when for when, name, _ in account.sent(request_name)]
+    assert len(tries) == 2 and tries[1] - tries[0] == pytest.approx(0.5, abs=0.06)
+    assert account.voice.requests_for(call_uuid).count("hangup") == (2 if request_name == "hangup" else 1)
+    assert account.calls.state_of(call_uuid) is CallState.HUNG_UP
+
+
+def test_a_stop_refused_with_429_is_not_retried_because_the_hang_up_right_after_ends_the_stream(account):
+    [call_uuid] = account.place_calls(1)
+    account.voice.failures["stop_stream"] = [http_error(429)]
+
+    account.vonage_says(call_uuid, "answered")
+    account.run_for(STREAM_SECONDS + 5)
+
+    assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "stop_stream", "hangup"]
+    assert account.calls.state_of(call_uuid) is CallState.HUNG_UP
+
+
+def test_a_hang_up_is_retried_with_doubling_pauses_until_length_timer_would_end_the_call_anyway(account):
+    [call_uuid] = account.place_calls(1)
+    account.voice.failures["hangup"] = [http_error(503)] * 100
+    account.vonage_says(call_uuid, "answered")
+    answered_at = account.clock()
+
+    account.run_for(STREAM_SECONDS + 60)
+
+    tries = [when for when, _, _ in account.sent("hangup")]
+    assert [round(b - a, 1) for a, b in zip(tries, tries[1:])] == [0.5, 1, 2, 4][:len(tries) - 1]
+    assert tries[-1] < answered_at + account.settings.length_timer
+    assert account.calls.state_of(call_uuid) is CallState.LEFT_TO_LENGTH_TIMER
+
+
+def test_a_create_call_refused_with_429_is_sent_again_but_one_that_timed_out_is_not(account, monkeypatch):
+    monkeypatch.setattr("stream_audio.calls.time.sleep", account.run_for)
+    account.voice.failures["create_call"] = [http_error(429)]
+    account.calls.place_call()
+    assert len(account.sent("create_call")) == 2
+
+    import requests
+    account.voice.failures["create_call"] = [requests.Timeout("read timed out")]
+    with pytest.raises(CallNotPlaced) as not_placed:
+        account.calls.place_call()
+    assert not_placed.value.status == 504
+    assert len(account.sent("create_call")) == 3  # one more: a call that may exist is not rung twice
+
+
+def test_a_callee_who_hangs_up_while_the_stop_waits_in_the_queue_gets_no_stop_and_no_hang_up(account):
+    [call_uuid] = account.place_calls(1)
+    account.vonage_says(call_uuid, "answered")
+    account.run_for(1)
+    account.deadlines.run_next(account.clock() + STREAM_SECONDS)  # time is up: the stop is queued
+
+    account.vonage_says(call_uuid, "completed", duration="21", price="0.0042")
+    account.run_for(5)
+
+    assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream"]
+    assert account.calls.state_of(call_uuid) is None
