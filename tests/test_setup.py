@@ -17,7 +17,7 @@ from tests.support import (
     API_KEY, API_SECRET, TO_NUMBER, VONAGE_NUMBER, RunningProcess, copy_of_the_project, run_setup_process,
     settings_left_to_dotenv,
 )
-from tools.app_process import free_port
+from tools.app_process import PROJECT_DIR, free_port
 from tools.numbers_api_standin import FORM, owned_number
 from tools.voice_api_standin import VoiceApiStandIn
 
@@ -267,3 +267,21 @@ def test_a_number_linked_to_another_application_is_moved_and_the_summary_says_so
     assert status == 0, output
     assert "away from application old-application" in output
     assert numbers_api.numbers[0]["app_id"] != "old-application"
+
+
+def test_a_env_copied_from_the_example_keeps_every_other_line_and_comment(project, apis_env, capsys):
+    example = (PROJECT_DIR / ".env.example").read_text()
+    filled_in = (example.replace("VONAGE_API_KEY=\n", f"VONAGE_API_KEY={API_KEY}\n")
+                 .replace("VONAGE_API_SECRET=\n", f"VONAGE_API_SECRET={API_SECRET}\n")
+                 .replace("TO_NUMBER=\n", f"TO_NUMBER={TO_NUMBER}\n"))
+    (project / ".env").write_text(filled_in)
+
+    status, output = setup_in_process(project, apis_env, capsys)
+
+    assert status == 0, output
+    before, after = filled_in.splitlines(), dotenv_lines(project)
+    changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    assert [(old, new.split("=")[0]) for old, new in changed] == [
+        ("VONAGE_APPLICATION_ID=", "VONAGE_APPLICATION_ID"), ("VONAGE_NUMBER=", "VONAGE_NUMBER"),
+    ]
+    assert "TO_NUMBER" not in output.split("Left to do:")[1]
