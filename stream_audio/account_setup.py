@@ -86,6 +86,8 @@ def run_setup(project_dir: Path, environ: Mapping[str, str]) -> int:
 
 
 class AccountSetup:
+    """One run of setup against one account: the number, the application, its key, .env."""
+
     def __init__(self, settings: dict[str, Any], key_path: Path, key_path_text: str, env_path: Path) -> None:
         self._settings = settings
         self._key_path = key_path
@@ -101,7 +103,7 @@ class AccountSetup:
         self._numbers = Numbers(HttpClient(auth, options))
 
     def run(self) -> Outcome:
-        number = self._choose_number(self._voice_numbers())
+        number = self._choose_number(self._owned_numbers())
         application_id = self._settings["application_id"]
         if application_id:
             self._check_existing(application_id)
@@ -114,7 +116,7 @@ class AccountSetup:
 
     # --- the number -------------------------------------------------------------
 
-    def _voice_numbers(self) -> list[OwnedNumber]:
+    def _owned_numbers(self) -> list[OwnedNumber]:
         """Every number the account owns; the first request, so it also checks the key and secret."""
         owned: list[OwnedNumber] = []
         index: int | None = 1
