@@ -1,9 +1,13 @@
-# On a fresh clone: `make demo`, `make run`, `make test`, `make bench`. Each builds .venv first.
+# On a fresh clone: `make demo`, `make setup`, `make run`, `make test`, `make bench`. Each builds .venv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test bench audio clean
+.PHONY: setup run demo test bench audio clean
+
+# From VONAGE_API_KEY and VONAGE_API_SECRET: the Voice application, its private key, the number, .env.
+setup: $(VENV)/.app-installed
+	$(BIN)/python app.py setup
 
 run: $(VENV)/.app-installed
 	$(BIN)/python app.py

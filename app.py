@@ -22,6 +22,7 @@ from vonage_voice import Stream, Talk
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from stream_audio.access import CallToken
+from stream_audio.account_setup import run_setup
 from stream_audio.calls import CallFlow, CallNotPlaced
 from stream_audio.server import RequestHandler
 from stream_audio.settings import Settings, SettingsError
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["setup"]:
+        return run_setup(PROJECT_DIR, os.environ)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s")
     load_dotenv(PROJECT_DIR / ".env")
     try:

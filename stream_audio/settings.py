@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,13 @@ API_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 class SettingsError(Exception):
     """Every problem with the settings, reported together so one edit fixes them all."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], cannot: str = "start") -> None:
         super().__init__(problems)
         self.problems = problems
+        self.cannot = cannot
 
     def __str__(self) -> str:
-        lines = [f"Cannot start: {len(self.problems)} setting(s) need attention."]
+        lines = [f"Cannot {self.cannot}: {len(self.problems)} setting(s) need attention."]
         lines += [f"  - {problem}" for problem in self.problems]
         lines.append("Set them in the environment or in .env (see .env.example for each one).")
         return "\n".join(lines)
@@ -60,21 +61,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str], project_dir: Path | None = None) -> Settings:
         """Read every setting from `env`, raising SettingsError that names each bad one."""
-        context = {"project_dir": project_dir or Path(__file__).resolve().parent.parent}
-        values: dict[str, Any] = {}
-        problems: list[str] = []
-        for setting in SETTINGS:
-            text = (env.get(setting.name) or env.get(setting.legacy_name or "", "") or "").strip()
-            if not text and setting.default is None:
-                problems.append(f"{setting.name} is not set")
-                continue
-            try:
-                values[setting.field] = setting.read(text or setting.default, **context)
-            except Unusable as why:
-                problems.append(f"{setting.name}{why}")
-        if problems:
-            raise SettingsError(problems)
-        return cls(**values)
+        return cls(**read_settings(SETTINGS, env, project_dir))
 
     @property
     def length_timer(self) -> int:
@@ -157,6 +144,10 @@ class Setting:
     default: str | None = None  # None: the user must set it
     legacy_name: str | None = None  # the original blog post's name, still honoured
 
+    def text_in(self, env: Mapping[str, str]) -> str:
+        """What the user set, under this name or its legacy one; blank if neither."""
+        return (env.get(self.name) or env.get(self.legacy_name or "", "") or "").strip()
+
 
 SETTINGS = (
     Setting("VONAGE_APPLICATION_ID", "application_id", text, legacy_name="NEXMO_APPLICATION_ID"),
@@ -177,7 +168,39 @@ SETTINGS = (
     Setting("CALL_TOKEN", "call_token", text, ""),
     Setting("VONAGE_SIGNATURE_SECRET", "signature_secret", text, ""),
 )
-# The account's API key and secret: only `python app.py setup` uses them.
-ACCOUNT_SETTINGS = ("VONAGE_API_KEY", "VONAGE_API_SECRET", "NEXMO_API_KEY", "NEXMO_API_SECRET")
+# What only `python app.py setup` uses: the account's API key and secret, and the Numbers API's host.
+ACCOUNT_SETTINGS = (
+    Setting("VONAGE_API_KEY", "api_key", text, legacy_name="NEXMO_API_KEY"),
+    Setting("VONAGE_API_SECRET", "api_secret", text, legacy_name="NEXMO_API_SECRET"),
+    Setting("VONAGE_REST_HOST", "rest_host", api_host, "rest.nexmo.com"),
+)
 # Every name a user may set, for whoever must clear them all (the tests, the demo).
-ALL_NAMES = (*(s.name for s in SETTINGS), *(s.legacy_name for s in SETTINGS if s.legacy_name), *ACCOUNT_SETTINGS)
+ALL_NAMES = tuple(name for s in (*SETTINGS, *ACCOUNT_SETTINGS) for name in (s.name, s.legacy_name) if name)
+
+
+def read_settings(
+    rows: Iterable[Setting], env: Mapping[str, str], project_dir: Path | None = None,
+    optional: Collection[str] = (), cannot: str = "start",
+) -> dict[str, Any]:
+    """Read `rows` from `env` as {field: value}, raising SettingsError that names each bad one.
+
+    A row named in `optional` that is not set reads as None rather than as a problem.
+    """
+    context = {"project_dir": project_dir or Path(__file__).resolve().parent.parent}
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in rows:
+        text = setting.text_in(env)
+        if not text and setting.default is None:
+            if setting.name in optional:
+                values[setting.field] = None
+            else:
+                problems.append(f"{setting.name} is not set")
+            continue
+        try:
+            values[setting.field] = setting.read(text or setting.default, **context)
+        except Unusable as why:
+            problems.append(f"{setting.name}{why}")
+    if problems:
+        raise SettingsError(problems, cannot)
+    return values

@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, RunningApp, RunningProcess
+from tests.support import API_KEY, API_SECRET, APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, RunningApp, RunningProcess
 from tools.app_process import free_port, user_environment
+from tools.application_api_standin import ApplicationApiStandIn
 from tools.credentials import ThrowAwayCredentials, throwaway_credentials
+from tools.numbers_api_standin import NumbersApiStandIn, owned_number
 from tools.voice_api_standin import VoiceApiStandIn
 
 
@@ -106,3 +108,19 @@ def start_process(credentials, voice_api, tmp_path) -> Iterator[Callable[..., Ru
 @pytest.fixture
 def app_process(start_process) -> RunningProcess:
     return start_process()
+
+
+@pytest.fixture
+def application_api(credentials: ThrowAwayCredentials) -> Iterator[ApplicationApiStandIn]:
+    """The account's Application API, with no application yet."""
+    standin = ApplicationApiStandIn(API_KEY, API_SECRET, credentials.server_context)
+    yield standin
+    standin.close()
+
+
+@pytest.fixture
+def numbers_api(credentials: ThrowAwayCredentials) -> Iterator[NumbersApiStandIn]:
+    """The account's Numbers API: it owns VONAGE_NUMBER, linked to no application. Tests may change `numbers`."""
+    standin = NumbersApiStandIn(API_KEY, API_SECRET, credentials.server_context, [owned_number(VONAGE_NUMBER)])
+    yield standin
+    standin.close()

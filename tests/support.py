@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sched
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,14 +24,16 @@ from werkzeug.serving import make_server
 from app import create_app
 from stream_audio.server import RequestHandler
 from stream_audio.pacer import Pacer
-from stream_audio.settings import Settings
-from tools.app_process import AppProcess
+from stream_audio.settings import ALL_NAMES, Settings
+from tools.app_process import PROJECT_DIR, AppProcess
 from tools.webhook_events import event_request, signed_headers, vonage_event
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 VONAGE_NUMBER = "447700900000"
 TO_NUMBER = "447700900001"
 SIGNATURE_SECRET = "sig-secret-0123456789abcdefghijklmnopqrstuv"
+API_KEY = "abcd1234"
+API_SECRET = "api-s3cr3t-0123456789"
 APP_LOGGERS = ("app", "__main__", "stream_audio")
 
 
@@ -217,3 +224,23 @@ def run_for(seconds: float, clock: FakeClock, deadlines: FakeDeadlines, pacer: P
             pacer.run(*ready)
         elif not deadlines.run_next(min(until, clock.now + ready) if ready else until) and clock.now >= until:
             return
+
+
+def copy_of_the_project(folder: Path) -> Path:
+    """What `python app.py` needs, copied into `folder`: a clone whose .env and private.key the test owns."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("app.py", "public", "stream_audio"):
+        source = PROJECT_DIR / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / name)
+    return folder
+
+
+def settings_left_to_dotenv(**settings: str) -> dict[str, str]:
+    """This environment with no setting but `settings`, so that the project's .env supplies the rest."""
+    return {**{k: v for k, v in os.environ.items() if k not in ALL_NAMES}, **settings}
+
+
+def run_setup_process(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python app.py setup` in `project`, as a user runs it."""
+    return subprocess.run([sys.executable, "app.py", "setup"], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=60)

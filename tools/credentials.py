@@ -21,7 +21,8 @@ class ThrowAwayCredentials:
     server_context: ssl.SSLContext  # the stand-in's certificate for 127.0.0.1, signed by that CA
 
 
-def throwaway_credentials(folder: Path) -> ThrowAwayCredentials:
+def key_pair() -> tuple[str, str]:
+    """A new RSA key pair as Vonage makes one for an application: (private PEM, public PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -29,6 +30,11 @@ def throwaway_credentials(folder: Path) -> ThrowAwayCredentials:
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
+    return private_pem, public_pem
+
+
+def throwaway_credentials(folder: Path) -> ThrowAwayCredentials:
+    private_pem, public_pem = key_pair()
     (folder / "private.key").write_text(private_pem)
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))

@@ -79,3 +79,19 @@ class _KeepAliveHandler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logging.getLogger(__name__).debug(format, *args)
+
+
+class ServedInBackground:
+    """A WSGI app on a KeepAliveServer of its own, served from a daemon thread until close()."""
+
+    def __init__(self, app: Any, ssl_context: ssl.SSLContext, name: str) -> None:
+        self._server = KeepAliveServer(app, ssl_context)
+        self.host = f"127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.drop_connections()
+        self._thread.join()

@@ -1,0 +1,113 @@
+"""A local stand-in for Vonage's Numbers API (the REST host): real HTTPS on loopback.
+
+It checks HTTP basic auth with the account's API key and secret, as Vonage does, lists
+the numbers the account owns page by page, and links a number to an application, in the
+shapes the Numbers API reference documents. An update must come as a form, as Vonage
+reads it; the stand-in records how each one was labelled.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ssl
+import threading
+from dataclasses import dataclass
+
+from flask import Flask, jsonify, request
+
+from tools.https_server import ServedInBackground
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def owned_number(msisdn: str, country: str = "GB", features: tuple[str, ...] = ("VOICE", "SMS"),
+                 app_id: str | None = None) -> dict:
+    """A number as GET /account/numbers lists it."""
+    number = {"country": country, "msisdn": msisdn, "type": "mobile-lvn", "features": list(features)}
+    if app_id:
+        number |= {"voiceCallbackType": "app", "voiceCallbackValue": app_id, "app_id": app_id}
+    return number
+
+
+@dataclass(frozen=True)
+class Update:
+    """One authenticated POST /number/update, as the stand-in saw it."""
+
+    content_type: str
+    form: dict[str, str]
+
+
+class NumbersApiStandIn:
+    """The Numbers API of one account that owns `numbers`, on loopback."""
+
+    def __init__(self, api_key: str, api_secret: str, ssl_context: ssl.SSLContext, numbers: list[dict]) -> None:
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._lock = threading.Lock()
+        self.numbers = numbers
+        self.updates: list[Update] = []
+        self.rejected: list[str] = []  # why each refused request was refused
+        self._failure: tuple[str, str] | None = None
+        self._served = ServedInBackground(self._make_app(), ssl_context, "numbers-api-standin")
+        self.host = self._served.host
+
+    def fail_updates(self, code: str, label: str) -> None:
+        """From now on, answer every update with this error-code and error-code-label."""
+        self._failure = (code, label)
+
+    def behave(self) -> None:
+        self._failure = None
+
+    def close(self) -> None:
+        self._served.close()
+
+    def _make_app(self) -> Flask:
+        app = Flask("numbers_api_standin")
+
+        @app.before_request
+        def check_basic_auth():
+            request.get_data()  # whatever the answer, so the kept-alive connection is ready for the next
+            credentials = request.authorization
+            if not (credentials and credentials.type == "basic" and credentials.username == self._api_key
+                    and hmac.compare_digest(credentials.password or "", self._api_secret)):
+                self.rejected.append(f"{request.method} {request.path}: wrong or missing basic auth")
+                return _status("401", "authentication failed"), 401
+            return None
+
+        @app.get("/account/numbers")
+        def list_numbers():
+            size = request.args.get("size", 10, type=int)
+            index = request.args.get("index", 1, type=int)
+            with self._lock:
+                page = [dict(n) for n in self.numbers[(index - 1) * size:index * size]]
+                count = len(self.numbers)
+            # Vonage leaves `numbers` out when there are none.
+            return jsonify(count=count, numbers=page) if page else jsonify(count=count)
+
+        @app.post("/number/update")
+        def update_number():
+            update = Update(request.mimetype, request.form.to_dict())
+            with self._lock:
+                self.updates.append(update)
+            if update.content_type != FORM:
+                # Vonage reads the parameters from a form; labelled otherwise, none are found.
+                self.rejected.append(f"update: a form body labelled {update.content_type or 'nothing'}")
+                return _status("420", "Missing parameters: country, msisdn")
+            if self._failure:
+                return _status(*self._failure)
+            return _status(*self._link(update.form))
+
+        return app
+
+    def _link(self, form: dict[str, str]) -> tuple[str, str]:
+        with self._lock:
+            for i, number in enumerate(self.numbers):
+                if number["msisdn"] == form.get("msisdn") and number["country"] == form.get("country"):
+                    self.numbers[i] = owned_number(number["msisdn"], number["country"], tuple(number["features"]),
+                                                   form.get("app_id"))
+                    return "200", "success"
+        return "420", "method failed"
+
+
+def _status(code: str, label: str) -> dict:
+    return {"error-code": code, "error-code-label": label}
