@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from stream_audio.access import CallToken
 from stream_audio.calls import CallFlow, CallNotPlaced
-from stream_audio.server import RequestHandler
+from stream_audio.server import serve
 from stream_audio.settings import Settings, SettingsError
 from stream_audio.voice_api import make_voice_client
 from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, call_and_status, shown
@@ -143,8 +142,6 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
     app = create_app(settings)
-    # Turn SIGTERM into a normal exit so the `finally` below hangs up and stops the threads.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     call_token = app.extensions["call_token"]
     link = call_token.link(f"http://localhost:{settings.port}")
     log.info(
@@ -153,10 +150,14 @@ def main() -> int:
         settings.to_number, settings.base_url,
     )
     try:
-        app.run(host="127.0.0.1", port=settings.port, request_handler=RequestHandler)
+        serve(app, settings.port)
+    except OSError as error:
+        log.error("Cannot listen on port %d: %s. Set PORT to a free one.", settings.port, error.strerror)
+        return 2
     finally:
-        app.extensions["calls"].close()
-    return 0
+        calls_not_ended = app.extensions["calls"].close()
+    # The exit code says how it ended: README.md, "Shutdown".
+    return 1 if calls_not_ended else 0
 
 
 if __name__ == "__main__":

@@ -255,13 +255,18 @@ class CallFlow:
 
     # --- shutting down -------------------------------------------------------------
 
-    def close(self) -> None:
-        """Hang up every call still in progress (waiting at most SHUTDOWN_SECONDS), then stop."""
+    def close(self) -> int:
+        """Hang up every call still in progress (waiting at most SHUTDOWN_SECONDS), then stop.
+
+        Returns how many calls it could not end (0 when every call is over); Vonage's
+        length_timer ends those.
+        """
         self._deadlines.stop()
         with self._lock:
             in_progress = [call for call in self._calls.values() if call.in_progress]
             self._calls.clear()
         still_sending = set()
+        not_ended = 0
         if in_progress:
             log.info("shutting down: ending %d call(s) in progress", len(in_progress))
             endings = [self._workers.submit(self._hang_up_at_shutdown, call) for call in in_progress]
@@ -271,8 +276,10 @@ class CallFlow:
                 "shutting down: ended %d of %d call(s)%s", ended, len(in_progress),
                 "" if ended == len(in_progress) else "; Vonage's length_timer ends the rest",
             )
+            not_ended = len(in_progress) - ended
         # A request still in flight ends within VONAGE_API_TIMEOUT; the interpreter waits for it.
         self._workers.shutdown(wait=not still_sending, cancel_futures=True)
+        return not_ended
 
     def _hang_up_at_shutdown(self, call: Call) -> bool:
         """One try at stopping the music and hanging up; True if the call is over."""

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
+from waitress import wasyncore
 
 from app import create_app
-from stream_audio.server import RequestHandler
+from stream_audio.server import listen, make_server
 from stream_audio.settings import Settings
 from tools.app_process import AppProcess
 from tools.webhook_events import event_request, signed_headers, vonage_event
@@ -60,8 +60,8 @@ class RunningApp:
 
     def __init__(self, env: dict[str, str]) -> None:
         # Bind first, so that BASE_URL can name the port the server really has.
-        self._server = make_server("127.0.0.1", 0, app=None, threaded=True, request_handler=RequestHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        listening = listen(0)
+        self.url = f"http://127.0.0.1:{listening.getsockname()[1]}"
         self.settings = Settings.from_env({**env, "BASE_URL": self.url})
         self.app = create_app(self.settings)
         self.calls = self.app.extensions["calls"]
@@ -69,8 +69,8 @@ class RunningApp:
         # A browser that has opened the start-up link, and so holds the token's cookie.
         self.browser = requests.Session()
         self.browser.cookies.set("call_token", self.token, domain="127.0.0.1")
-        self._server.app = self.app
-        self._thread = threading.Thread(target=self._server.serve_forever, name="app-server", daemon=True)
+        self._server = make_server(self.app, listening)
+        self._thread = threading.Thread(target=self._server.run, name="app-server", daemon=True)
         self._thread.start()
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
@@ -95,9 +95,12 @@ class RunningApp:
         return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=10)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        if self._thread.is_alive():
+            # Waitress's loop ends once it watches no socket; closing them from its own
+            # thread leaves it no socket to be polling meanwhile.
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+            self._thread.join()
+            self._server.task_dispatcher.shutdown()
         self.calls.close()
 
 
