@@ -25,7 +25,7 @@ from stream_audio.calls import CallFlow, CallNotPlaced
 from stream_audio.server import serve
 from stream_audio.settings import Settings, SettingsError
 from stream_audio.voice_api import make_voice_client
-from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, call_and_status, shown
+from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, call_and_status, json_of, shown
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     signed_events = SignedEvents(settings.signature_secret) if settings.signature_secret else None
     if signed_events is None:
         log.warning(
-            "VONAGE_SIGNATURE_SECRET is not set: event webhooks are NOT verified, so anyone who finds "
-            "BASE_URL can post events to this app"
+            "VONAGE_SIGNATURE_SECRET is not set, so events are NOT verified: anyone who finds BASE_URL can post "
+            "fake ones, such as an `answered` that starts the music on a call still ringing, or a `completed` for a "
+            "call still in progress. The app acts only on calls it placed, asks the Voice API before a final status "
+            "cancels a pending hang-up, and Vonage ends each call %d s after it is answered whatever happens. Set "
+            "VONAGE_SIGNATURE_SECRET (dashboard, Settings) so that only Vonage's own events count.",
+            settings.length_timer,
         )
 
     @app.get("/call")
@@ -118,7 +122,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             log.warning("event webhook: refused a body sent as %s", shown(request.mimetype or "no Content-Type"))
             return jsonify(error="Events must be JSON, sent with Content-Type: application/json"), 415
         try:
-            uuid, status = call_and_status(request.get_json(silent=True))
+            uuid, status = call_and_status(json_of(request))
         except EventRefused as why:
             log.warning("event webhook: refused %s", why)
             return jsonify(error=f"Expected a Vonage event, not {why}"), 400

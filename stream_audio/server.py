@@ -14,8 +14,10 @@ import socket
 import time
 
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
+from waitress.utilities import BadRequest
 
 from stream_audio.webhooks import shown
 
@@ -32,10 +34,41 @@ CLEANUP_SECONDS = 5
 # rather than use up the files the Voice API's connections need.
 MAX_CONNECTIONS = 500
 FILES_KEPT_FREE = 100
-# The request line and headers together; a browser's or Vonage's are a few hundred bytes.
+# The request line and headers together, and the line alone; a browser's or Vonage's are
+# a few hundred bytes, and Apache and nginx refuse request lines over 8 KiB too.
 MAX_REQUEST_HEAD_BYTES = 16 * 1024
+MAX_REQUEST_LINE_BYTES = 8 * 1024
 # Bodies over this are refused before they are read; the webhook has its own, smaller cap.
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
+
+
+# What a request may start with: a method's first character, or a blank line before it.
+_REQUEST_START = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n")
+TLS_HANDSHAKE = 0x16
+
+
+class _URITooLong(BadRequest):
+    code = 414
+    reason = "URI Too Long"
+
+
+class _StrictRequest(HTTPRequestParser):
+    """Waitress's parser, refusing at once what is not HTTP/1.x, rather than waiting for the end of headers that never come."""
+
+    def received(self, data: bytes) -> int:
+        if self.body_rcv is None and not self.header_plus and data and data[0] not in _REQUEST_START:
+            self.error = BadRequest("a TLS handshake: this port speaks plain HTTP" if data[0] == TLS_HANDSHAKE
+                                    else f"not HTTP: it starts with byte {data[0]:#04x}")
+            self.completed = True
+            return len(data)
+        return super().received(data)
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.version not in ("1.0", "1.1"):
+            raise ParsingError(f"HTTP/{self.version or '0.9'}: this server speaks HTTP/1.0 and HTTP/1.1")
+        if len(self.first_line) > MAX_REQUEST_LINE_BYTES:
+            self.error = _URITooLong(f"a request line over {MAX_REQUEST_LINE_BYTES} bytes")
 
 
 class _LoggedRequest:
@@ -49,13 +82,12 @@ class _LoggedRequest:
 
     def _log(self) -> None:
         request, client = self.request, self.channel.addr[0]
-        took = f"{(time.time() - self.start_time) * 1000:.0f} ms"
         if request.error is not None:
-            log.warning("%s: refused a malformed request: %s (%s), took %s",
-                        client, self.status, shown(str(request.error.body)), took)
+            log.warning("%s: refused a malformed request: %s (%s)", client, self.status, shown(str(request.error.body)))
         else:
             log.info('%s "%s %s HTTP/%s" %s in %s', client, shown(request.command), shown(request.path),
-                     shown(request.version), self.status.partition(" ")[0], took)
+                     shown(request.version), self.status.partition(" ")[0],
+                     f"{(time.time() - self.start_time) * 1000:.0f} ms")
 
 
 class _LoggedAppRequest(_LoggedRequest, WSGITask):
@@ -67,6 +99,7 @@ class _LoggedRefusal(_LoggedRequest, ErrorTask):
 
 
 class _Channel(HTTPChannel):
+    parser_class = _StrictRequest
     task_class = _LoggedAppRequest
     error_task_class = _LoggedRefusal
 
@@ -85,6 +118,8 @@ def make_server(app, listening: socket.socket) -> BaseWSGIServer:
         # poll() has no ceiling on file numbers, where select() stops at 1,024.
         asyncore_use_poll=True,
         ident=None,
+        # A client that resets its connection is not this server's error, and is not worth a traceback.
+        log_socket_errors=False,
         clear_untrusted_proxy_headers=True,
     )
     server.channel_class = _Channel

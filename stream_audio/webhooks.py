@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import jwt
+from flask import Request
 
 # Vonage's events are a few hundred bytes; anything near this is not from Vonage.
 MAX_EVENT_BYTES = 64 * 1024
@@ -30,6 +31,14 @@ class EventRefused(Exception):
 def shown(text: str) -> str:
     """`text` made safe for one log line: escaped, and cut short."""
     return repr(text[:80])[1:-1]
+
+
+def json_of(request: Request) -> Any:
+    """The request's JSON body, None if it is not JSON, or EventRefused if it nests too deep to parse."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise EventRefused("JSON nested too deep to read") from None
 
 
 def call_and_status(event: Any) -> tuple[str, str]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,6 +116,11 @@ class RunningProcess(AppProcess):
 
     def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
         wait_until(lambda: text in self.log(), timeout, f"app.py logging {text!r}")
+
+    def threads(self) -> int:
+        """How many threads the app's process has now."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"^Threads:\s+(\d+)$", status, re.MULTILINE)[1])
 
     def vonage_sends(self, call_uuid: str, status: str, secret: str = "") -> requests.Response:
         return post_event(self.url, call_uuid, status, secret)
