@@ -22,7 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from stream_audio.access import CallToken
 from stream_audio.calls import CallFlow, CallNotPlaced
-from stream_audio.server import serve
+from stream_audio.server import listen, serve
 from stream_audio.settings import Settings, SettingsError
 from stream_audio.voice_api import make_voice_client
 from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, call_and_status, json_of, shown
@@ -145,6 +145,11 @@ def main() -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    try:
+        listening = listen(settings.port)
+    except OSError as error:
+        print(f"Cannot listen on port {settings.port}: {error.strerror}. Set PORT to a free one.", file=sys.stderr)
+        return 2
     app = create_app(settings)
     call_token = app.extensions["call_token"]
     link = call_token.link(f"http://localhost:{settings.port}")
@@ -154,10 +159,7 @@ def main() -> int:
         settings.to_number, settings.base_url,
     )
     try:
-        serve(app, settings.port)
-    except OSError as error:
-        log.error("Cannot listen on port %d: %s. Set PORT to a free one.", settings.port, error.strerror)
-        return 2
+        serve(app, listening)
     finally:
         calls_not_ended = app.extensions["calls"].close()
     # The exit code says how it ended: README.md, "Shutdown".

@@ -134,11 +134,11 @@ def listen(port: int) -> socket.socket:
     return listening
 
 
-def serve(app, port: int) -> None:
-    """Serve `app` on loopback `port` until Ctrl-C or SIGTERM; a second one exits at once."""
+def serve(app, listening: socket.socket) -> None:
+    """Serve `app` on `listening` until Ctrl-C or SIGTERM; a second one exits at once."""
     signal.signal(signal.SIGINT, _stop_serving)
     signal.signal(signal.SIGTERM, _stop_serving)
-    server = make_server(app, listen(port))
+    server = make_server(app, listening)
     # Waitress's loop ends on SystemExit, after waiting (at most 5 s) for requests in progress.
     server.run()
     server.close()
