@@ -41,7 +41,6 @@ MAX_REQUEST_LINE_BYTES = 8 * 1024
 # Bodies over this are refused before they are read; the webhook has its own, smaller cap.
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
 
-
 # What a request may start with: a method's first character, or a blank line before it.
 _REQUEST_START = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\r\n")
 TLS_HANDSHAKE = 0x16
@@ -53,7 +52,7 @@ class _URITooLong(BadRequest):
 
 
 class _StrictRequest(HTTPRequestParser):
-    """Waitress's parser, refusing at once what is not HTTP/1.x, rather than waiting for the end of headers that never come."""
+    """Waitress's parser, also refusing what is not HTTP/1.x: at its first byte, not after headers that never end."""
 
     def received(self, data: bytes) -> int:
         if self.body_rcv is None and not self.header_plus and data and data[0] not in _REQUEST_START:
@@ -117,11 +116,15 @@ def make_server(app, listening: socket.socket) -> BaseWSGIServer:
         max_request_body_size=MAX_REQUEST_BODY_BYTES,
         # poll() has no ceiling on file numbers, where select() stops at 1,024.
         asyncore_use_poll=True,
-        ident=None,
+        ident=None,  # no Server header telling scanners what to try
         # A client that resets its connection is not this server's error, and is not worth a traceback.
         log_socket_errors=False,
+        # ngrok's X-Forwarded-* headers are dropped: nothing here trusts what a client says of itself.
         clear_untrusted_proxy_headers=True,
     )
+    # Waitress's INFO line for a client gone before its answer names the path unescaped;
+    # the request's own line says the same, escaped.
+    logging.getLogger("waitress").setLevel(logging.WARNING)
     server.channel_class = _Channel
     return server
 
