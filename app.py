@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -24,10 +23,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from stream_audio.access import CallToken
 from stream_audio.account_setup import run_setup
 from stream_audio.calls import CallFlow, CallNotPlaced
-from stream_audio.server import RequestHandler
+from stream_audio.server import listen, serve
 from stream_audio.settings import Settings, SettingsError
 from stream_audio.voice_api import make_voice_client
-from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, read_event, shown
+from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, json_of, read_event, shown
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +62,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     signed_events = SignedEvents(settings.signature_secret) if settings.signature_secret else None
     if signed_events is None:
         log.warning(
-            "VONAGE_SIGNATURE_SECRET is not set: event webhooks are NOT verified, so anyone who finds "
-            "BASE_URL can post events to this app"
+            "VONAGE_SIGNATURE_SECRET is not set, so events are NOT verified: anyone who finds BASE_URL can post "
+            "fake ones, such as an `answered` that starts the music on a call still ringing, or a `completed` for a "
+            "call still in progress. The app acts only on calls it placed, asks the Voice API before a final status "
+            "cancels a pending hang-up, and Vonage ends each call %d s after it is answered whatever happens. Set "
+            "VONAGE_SIGNATURE_SECRET (dashboard, Settings) so that only Vonage's own events count.",
+            settings.length_timer,
         )
 
     @app.get("/call")
@@ -121,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             log.warning("event webhook: refused a body sent as %s", shown(request.mimetype or "no Content-Type"))
             return jsonify(error="Events must be JSON, sent with Content-Type: application/json"), 415
         try:
-            event = read_event(request.get_json(silent=True))
+            event = read_event(json_of(request))
         except EventRefused as why:
             log.warning("event webhook: refused %s", why)
             return jsonify(error=f"Expected a Vonage event, not {why}"), 400
@@ -147,9 +150,12 @@ def main() -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    try:
+        listening = listen(settings.port)
+    except OSError as error:
+        print(f"Cannot listen on port {settings.port}: {error.strerror}. Set PORT to a free one.", file=sys.stderr)
+        return 2
     app = create_app(settings)
-    # Turn SIGTERM into a normal exit so the `finally` below hangs up and stops the threads.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     call_token = app.extensions["call_token"]
     link = call_token.link(f"http://localhost:{settings.port}")
     log.info(
@@ -158,10 +164,11 @@ def main() -> int:
         settings.to_number, settings.base_url,
     )
     try:
-        app.run(host="127.0.0.1", port=settings.port, request_handler=RequestHandler)
+        serve(app, listening)
     finally:
-        app.extensions["calls"].close()
-    return 0
+        calls_not_ended = app.extensions["calls"].close()
+    # The exit code says how it ended: README.md, "Shutdown".
+    return 1 if calls_not_ended else 0
 
 
 if __name__ == "__main__":

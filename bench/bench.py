@@ -1,7 +1,7 @@
 """The performance benchmark: `make bench`.
 
 Starts `python app.py` and the Voice API stand-in (each in its own process, so neither
-shares a GIL with the load driver), drives the loads issue 4 names, and prints one table
+shares a GIL with the load driver), drives the loads issues 4 and 11 name, and prints one table
 of figures against their targets. It is a benchmark, not a test: nothing here fails CI.
 """
 
@@ -13,6 +13,8 @@ import logging
 import multiprocessing
 import os
 import platform
+import selectors
+import socket
 import ssl
 import statistics
 import sys
@@ -36,6 +38,7 @@ WAITING_ANSWER_RATE = 100  # answered events per second while 1,000 calls build 
 STREAM_SECONDS = 15  # longer than it takes to answer 1,000 calls at that rate
 STALL_SECONDS = 2
 DRIVER_THREADS = 16
+SLOW_CLIENTS = 300
 
 
 # --- The stand-in, in a process of its own ------------------------------------------
@@ -171,6 +174,41 @@ def request_cpu_ms(settings: Settings, count: int = 300) -> float:
     return (time.thread_time() - started) / count * 1000
 
 
+def slow_clients(app: BenchedApp, count: int) -> list[tuple[str, str, str]]:
+    """`count` clients that send half a request, or nothing, and wait: what it costs, and how soon they go."""
+    clients = []
+    for n in range(count):
+        client = socket.create_connection(("127.0.0.1", app.port), timeout=5)
+        client.sendall([b"", b"GET /call HTTP/1.1\r\nHost: x\r\n", b"POST /webhooks/events HTTP/1.1\r\n"
+                        b"Host: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"][n % 3])
+        clients.append(client)
+    last_sent = time.monotonic()
+    time.sleep(0.5)
+    threads, _ = app.threads_and_rss_mb()
+    started = time.perf_counter()
+    call_uuid = app.place_call()
+    call_ms = (time.perf_counter() - started) * 1000
+    webhook_ms = app.send_event(call_uuid, "completed") * 1000
+    waiting = selectors.DefaultSelector()
+    for client in clients:
+        waiting.register(client, selectors.EVENT_READ)
+    dropped = []
+    while waiting.get_map() and time.monotonic() < last_sent + 60:
+        for key, _ in waiting.select(timeout=1):
+            key.fileobj.recv(1024)
+            waiting.unregister(key.fileobj)
+            dropped.append(time.monotonic() - last_sent)
+    for client in clients:
+        client.close()
+    return [
+        (f"threads with {count} slow clients", "< 100", f"{threads}"),
+        (f"/call with {count} slow clients", "< 1 s", f"{call_ms:.1f} ms"),
+        (f"webhook answer with {count} slow clients", "< 1 s", f"{webhook_ms:.1f} ms"),
+        ("slow clients dropped after", "< 30 s", f"{min(dropped):.1f}-{max(dropped):.1f} s"
+         + (f" ({count - len(dropped)} never dropped)" if len(dropped) < count else "")),
+    ]
+
+
 # --- The run -------------------------------------------------------------------------
 
 def main() -> int:
@@ -249,6 +287,9 @@ def main() -> int:
                      f"{p99(errors_ms):.1f} ms (median {statistics.median(errors_ms):.1f})"
                      + missing(calls, hung_up_at)))
         end_calls(app, calls)
+
+        print(f"- {SLOW_CLIENTS} slow clients (about 25 s) ...", flush=True)
+        rows += slow_clients(app, SLOW_CLIENTS)
 
         print(f"- {BURST_CALLS} calls answered within one second, the Voice API stalling {STALL_SECONDS} s ...",
               flush=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from flask import Request
 
 # Vonage's events are a few hundred bytes; anything near this is not from Vonage.
 MAX_EVENT_BYTES = 64 * 1024
@@ -31,6 +32,14 @@ class EventRefused(Exception):
 def shown(text: str) -> str:
     """`text` made safe for one log line: escaped, and cut short."""
     return repr(text[:80])[1:-1]
+
+
+def json_of(request: Request) -> Any:
+    """The request's JSON body, None if it is not JSON, or EventRefused if it nests too deep to parse."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise EventRefused("JSON nested too deep to read") from None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sched
 import shutil
 import subprocess
@@ -19,11 +20,11 @@ import pytest
 import requests
 from vonage_http_client import AuthenticationError, HttpRequestError, NotFoundError, RateLimitedError, ServerError
 from vonage_voice import CreateCallResponse
-from werkzeug.serving import make_server
+from waitress import wasyncore
 
 from app import create_app
-from stream_audio.server import RequestHandler
 from stream_audio.pacer import Pacer
+from stream_audio.server import listen, make_server
 from stream_audio.settings import ALL_NAMES, Settings
 from tools.app_process import PROJECT_DIR, AppProcess
 from tools.webhook_events import event_request, signed_headers, vonage_event
@@ -72,8 +73,8 @@ class RunningApp:
 
     def __init__(self, env: dict[str, str]) -> None:
         # Bind first, so that BASE_URL can name the port the server really has.
-        self._server = make_server("127.0.0.1", 0, app=None, threaded=True, request_handler=RequestHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        listening = listen(0)
+        self.url = f"http://127.0.0.1:{listening.getsockname()[1]}"
         self.settings = Settings.from_env({**env, "BASE_URL": self.url})
         self.app = create_app(self.settings)
         self.calls = self.app.extensions["calls"]
@@ -81,8 +82,8 @@ class RunningApp:
         # A browser that has opened the start-up link, and so holds the token's cookie.
         self.browser = requests.Session()
         self.browser.cookies.set("call_token", self.token, domain="127.0.0.1")
-        self._server.app = self.app
-        self._thread = threading.Thread(target=self._server.serve_forever, name="app-server", daemon=True)
+        self._server = make_server(self.app, listening)
+        self._thread = threading.Thread(target=self._server.run, name="app-server", daemon=True)
         self._thread.start()
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
@@ -107,9 +108,12 @@ class RunningApp:
         return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=10)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        if self._thread.is_alive():
+            # Waitress's loop ends once it watches no socket; closing them from its own
+            # thread leaves it no socket to be polling meanwhile.
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+            self._thread.join()
+            self._server.task_dispatcher.shutdown()
         self.calls.close()
 
 
@@ -123,6 +127,11 @@ class RunningProcess(AppProcess):
 
     def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
         wait_until(lambda: text in self.log(), timeout, f"app.py logging {text!r}")
+
+    def threads(self) -> int:
+        """How many threads the app's process has now."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"^Threads:\s+(\d+)$", status, re.MULTILINE)[1])
 
     def vonage_sends(self, call_uuid: str, status: str, secret: str = "") -> requests.Response:
         return post_event(self.url, call_uuid, status, secret)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -99,3 +100,22 @@ def test_bad_settings_stop_start_up_with_one_readable_message_and_no_traceback(t
         assert name in message
     assert ".env.example" in message
     assert "Traceback" not in message and "api-s3cr3t" not in message
+
+
+def test_a_port_already_taken_stops_start_up_with_one_line_and_exit_code_2(credentials):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = user_environment(
+            VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+            VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER="447700900001", BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
+        )
+
+        finished = subprocess.run(
+            [sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=30
+        )
+
+    assert finished.returncode == 2
+    assert finished.stderr == f"Cannot listen on port {port}: Address already in use. Set PORT to a free one.\n"
+    assert "Traceback" not in finished.stdout
