@@ -6,6 +6,7 @@ hung up -> ended. Where each Voice API request is sent:
   CallFlow._start_music      PUT /v1/calls/{uuid}/stream    on `answered`
   CallFlow._stop_music       DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later
   CallFlow._hang_up          PUT /v1/calls/{uuid} hangup    right after, retried
+  CallFlow._say              PUT /v1/calls/{uuid}/talk      when the user says something into the call
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone, Voice
+from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone, TtsStreamOptions, Voice
 
 from stream_audio.deadlines import Deadlines
+from stream_audio.public_url import NoPublicUrl, PublicUrl
 from stream_audio.settings import Settings
 from stream_audio.voice_api import VOICE_API_ERRORS, explain, is_gone, is_transient
 
@@ -56,6 +58,7 @@ class Call:
     state: CallState = CallState.PLACED
     hangup: sched.Event | None = None
     expiry: sched.Event | None = None
+    base_url: str = ""  # the public URL it was placed with: its answer NCCO and audio use it
 
     @property
     def in_progress(self) -> bool:
@@ -64,6 +67,15 @@ class Call:
 
 class CallNotPlaced(Exception):
     """The Voice API did not create the call: the HTTP status for whoever asked, and why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class CannotSay(Exception):
+    """The text was not sent: the HTTP status for whoever asked, and why."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -90,7 +102,7 @@ class CallFlow:
     ) -> None:
         self._settings = settings
         self._voice = voice
-        self._music_url = f"{settings.base_url}/audio/music.mp3"
+        self._public_url = PublicUrl(settings)
         self._calls: dict[str, Call] = {}
         self._being_placed = 0
         self._lock = threading.Lock()
@@ -106,6 +118,13 @@ class CallFlow:
         with self._lock:
             call = self._calls.get(uuid)
             return call.state if call else None
+
+    def base_url_of(self, uuid: str) -> str:
+        """The public URL call `uuid` was placed with; the current one for a call this app does not know
+        (yet: Vonage may fetch the answer NCCO before POST /v1/calls has answered), or NoPublicUrl."""
+        with self._lock:
+            call = self._calls.get(uuid)
+        return call.base_url if call else self._public_url.current()
 
     # --- placing a call ------------------------------------------------------------
 
@@ -123,7 +142,8 @@ class CallFlow:
             self._being_placed += 1
         call = None
         try:
-            call = Call(self._create_call())
+            base_url = self._current_base_url()
+            call = Call(self._create_call(base_url), base_url=base_url)
         finally:
             # One step, so that no other request sees the call counted twice or not at all.
             with self._lock:
@@ -134,15 +154,22 @@ class CallFlow:
                     call.expiry = self._deadlines.schedule(s.longest_call, self._forget_overdue_call, call)
         return call.uuid
 
-    def _create_call(self) -> str:
+    def _current_base_url(self) -> str:
+        try:
+            return self._public_url.current()
+        except NoPublicUrl as why:
+            log.error("call to %s: not placed: %s", self._settings.to_number, why)
+            raise CallNotPlaced(503, str(why)) from None
+
+    def _create_call(self, base_url: str) -> str:
         s = self._settings
         started = time.monotonic()
         try:
             response = self._voice.create_call(CreateCallRequest(
                 to=[ToPhone(number=s.to_number)],
                 from_=Phone(number=s.vonage_number),
-                answer_url=[f"{s.base_url}/audio/answer.json"],
-                event_url=[f"{s.base_url}/webhooks/events"],
+                answer_url=[f"{base_url}/audio/answer.json"],
+                event_url=[f"{base_url}/webhooks/events"],
                 ringing_timer=s.ringing_timer,
                 length_timer=s.length_timer,
             ))
@@ -204,8 +231,14 @@ class CallFlow:
     # --- the music, and the hang-up STREAM_SECONDS later ---------------------------
 
     def _start_music(self, call: Call) -> None:
-        with self._voice_api_request(call, "PUT stream music.mp3 loop 0") as outcome:
-            self._voice.play_audio_into_call(call.uuid, AudioStreamOptions(stream_url=[self._music_url], loop=0))
+        s = self._settings
+        # The Voice API's default level is 0, so a request at that level leaves it out.
+        level = s.audio_level or None
+        step = f"PUT stream {s.audio.source} loop {s.audio_loop}" + (f" level {level:g}" if level else "")
+        with self._voice_api_request(call, step) as outcome:
+            self._voice.play_audio_into_call(call.uuid, AudioStreamOptions(
+                stream_url=[s.audio.url(call.base_url)], loop=s.audio_loop, level=level,
+            ))
         delay = self._settings.stream_seconds
         with self._lock:
             if call.state is CallState.ENDED:
@@ -252,6 +285,26 @@ class CallFlow:
                 "call %s: gave up hanging up; Vonage's length_timer ends the call %d s after it was answered",
                 call.uuid, self._settings.length_timer,
             )
+
+    # --- saying something into the call ------------------------------------------
+
+    def say(self, uuid: str, text: str) -> None:
+        """Speak `text` into call `uuid` over the music, or raise CannotSay if the call is not answered."""
+        with self._lock:
+            call = self._calls.get(uuid)
+            state = call.state if call else None
+            if state in (CallState.ANSWERED, CallState.STREAMING):
+                log.info("call %s: saying %d character(s): %r", uuid, len(text), text)
+                self._workers.submit(self._say, call, text)
+                return
+        raise CannotSay(409, "The call is not answered, so there is no one to say it to: "
+                             + (f"it is {state.value}." if state else "it has ended, or this app did not place it."))
+
+    def _say(self, call: Call, text: str) -> None:
+        with self._voice_api_request(call, "say"):
+            self._voice.play_tts_into_call(call.uuid, TtsStreamOptions(
+                text=text, language=self._settings.greeting_language,
+            ))
 
     # --- shutting down -------------------------------------------------------------
 

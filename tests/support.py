@@ -59,10 +59,11 @@ class RunningApp:
     """The real app on a real HTTP server in this process, and Vonage's side of its webhooks."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        # Bind first, so that BASE_URL can name the port the server really has.
+        # Bind first, so that BASE_URL and PORT can name the port the server really has.
         self._server = make_server("127.0.0.1", 0, app=None, threaded=True, request_handler=RequestHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self.settings = Settings.from_env({**env, "BASE_URL": self.url})
+        # BASE_URL="" in `env` leaves the public URL to the ngrok agent at NGROK_API_URL.
+        self.settings = Settings.from_env({"BASE_URL": self.url, **env, "PORT": str(self._server.server_port)})
         self.app = create_app(self.settings)
         self.calls = self.app.extensions["calls"]
         self.token = self.app.extensions["call_token"].value

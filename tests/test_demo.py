@@ -89,10 +89,25 @@ def app_broken_by(tmp_path: Path, breakage: str) -> str:
     return str(script)
 
 
-def test_without_music_mp3_the_demo_says_vonage_got_a_404_and_exits_1(project_copy):
+def test_without_music_mp3_app_py_refuses_to_start_and_the_demo_says_why_and_exits_1(project_copy):
     (project_copy / "public" / "music.mp3").unlink()
 
     status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+
+    assert status == 1
+    assert "PROBLEM: app.py did not start" in output
+    assert "AUDIO 'music.mp3' cannot be read from public/" in output
+
+
+def test_music_mp3_vanishing_once_the_app_runs_is_a_404_vonage_names_and_the_demo_exits_1(tmp_path):
+    broken = app_broken_by(tmp_path, """
+        @flask_app.before_request
+        def music_gone():
+            if flask.request.path == "/audio/music.mp3":
+                flask.abort(404)
+    """)
+
+    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
 
     assert status == 1
     assert "PROBLEM: fetching /audio/music.mp3 failed: it answered 404" in output
