@@ -44,11 +44,11 @@ def answer_ncco(base_url: str, greeting: str = DEFAULT_GREETING, language: str =
     return [action.model_dump(mode="json", exclude_none=True) for action in actions]
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app. Without `settings`, read them from the environment and .env."""
+def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR) -> Flask:
+    """Build the app serving `project_dir`'s public/. Without `settings`, read them from the environment and .env."""
     if settings is None:
-        load_dotenv(PROJECT_DIR / ".env")
-        settings = Settings.from_env(os.environ, PROJECT_DIR)
+        load_dotenv(project_dir / ".env")
+        settings = Settings.from_env(os.environ, project_dir)
     # The SDK logs request headers, JWT included, at DEBUG and repeats every failed
     # request at WARNING; this app's own one line per step says more, and no secrets.
     logging.getLogger("vonage").setLevel(logging.ERROR)
@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             abort(404)
         # AUDIO was judged by its content, so it is served as what it is, whatever its name.
         content_type = settings.audio.content_type if filename == settings.audio.source else None
-        return send_from_directory(PUBLIC_DIR, filename, max_age=360000, mimetype=content_type)
+        return send_from_directory(project_dir / "public", filename, max_age=360000, mimetype=content_type)
 
     @app.post("/webhooks/events")
     def event_webhook():

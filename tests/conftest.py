@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from app import PROJECT_DIR
 from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, RunningApp, RunningProcess
 from tools.app_process import free_port, user_environment
 from tools.credentials import ThrowAwayCredentials, throwaway_credentials
@@ -56,11 +58,12 @@ def env(credentials: ThrowAwayCredentials, voice_api: VoiceApiStandIn) -> dict[s
 
 @pytest.fixture
 def start_app(env: dict[str, str]) -> Iterator[Callable[..., RunningApp]]:
-    """Start the app with `env` plus any overrides, e.g. start_app(STREAM_SECONDS="2")."""
+    """Start the app with `env` plus any overrides, e.g. start_app(STREAM_SECONDS="2"), serving
+    `project_dir`'s public/ (the project's own by default)."""
     started: list[RunningApp] = []
 
-    def start(**overrides: str) -> RunningApp:
-        started.append(RunningApp({**env, **overrides}))
+    def start(project_dir: Path = PROJECT_DIR, **overrides: str) -> RunningApp:
+        started.append(RunningApp({**env, **overrides}, project_dir))
         return started[-1]
 
     yield start

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+import wave
+from array import array
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from werkzeug.serving import make_server
 
-from app import create_app
+from app import PROJECT_DIR, create_app
 from stream_audio.server import RequestHandler
 from stream_audio.settings import Settings
+from tools import make_audio
 from tools.app_process import AppProcess
 from tools.webhook_events import event_request, signed_headers, vonage_event
 
@@ -58,13 +63,14 @@ def post_event(base_url: str, call_uuid: str, status: str, secret: str = "", **f
 class RunningApp:
     """The real app on a real HTTP server in this process, and Vonage's side of its webhooks."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], project_dir: Path = PROJECT_DIR) -> None:
         # Bind first, so that BASE_URL and PORT can name the port the server really has.
         self._server = make_server("127.0.0.1", 0, app=None, threaded=True, request_handler=RequestHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         # BASE_URL="" in `env` leaves the public URL to the ngrok agent at NGROK_API_URL.
-        self.settings = Settings.from_env({"BASE_URL": self.url, **env, "PORT": str(self._server.server_port)})
-        self.app = create_app(self.settings)
+        self.settings = Settings.from_env({"BASE_URL": self.url, **env, "PORT": str(self._server.server_port)},
+                                          project_dir)
+        self.app = create_app(self.settings, project_dir)
         self.calls = self.app.extensions["calls"]
         self.token = self.app.extensions["call_token"].value
         # A browser that has opened the start-up link, and so holds the token's cookie.
@@ -115,3 +121,24 @@ class RunningProcess(AppProcess):
 
     def vonage_sends(self, call_uuid: str, status: str, secret: str = "") -> requests.Response:
         return post_event(self.url, call_uuid, status, secret)
+
+
+def write_wav(path: Path, seconds: float, sample_width: int = 2, rate: int = 8000) -> Path:
+    """A mono WAV of a quiet 440 Hz tone, `sample_width` bytes a sample (2: 16-bit PCM, as the Voice API takes)."""
+    frames = int(seconds * rate)
+    if sample_width == 2:
+        samples = array("h", (int(3000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(frames))).tobytes()
+    else:
+        samples = bytes(frames * sample_width)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(sample_width)
+        out.setframerate(rate)
+        out.writeframes(samples)
+    return path
+
+
+def write_mp3(path: Path, seconds: float) -> Path:
+    """A mono MP3 of the project's own synthesised music, cut to `seconds`."""
+    path.write_bytes(make_audio.encode(make_audio.music()[: int(seconds * make_audio.SAMPLE_RATE)]))
+    return path
