@@ -14,6 +14,7 @@ from app import PROJECT_DIR
 from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, RunningApp, RunningProcess
 from tools.app_process import free_port, user_environment
 from tools.credentials import ThrowAwayCredentials, throwaway_credentials
+from tools.ngrok_agent_standin import NgrokAgentStandIn
 from tools.voice_api_standin import VoiceApiStandIn
 
 
@@ -38,6 +39,14 @@ def trust_test_ca(monkeypatch: pytest.MonkeyPatch, credentials: ThrowAwayCredent
 @pytest.fixture
 def voice_api(credentials: ThrowAwayCredentials) -> Iterator[VoiceApiStandIn]:
     standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context)
+    yield standin
+    standin.close()
+
+
+@pytest.fixture
+def ngrok() -> Iterator[NgrokAgentStandIn]:
+    """The ngrok agent's API on loopback, with no tunnels until the test opens some."""
+    standin = NgrokAgentStandIn()
     yield standin
     standin.close()
 
