@@ -2,10 +2,11 @@
 
 The routes read in the order a call lives:
   GET  /call               ring TO_NUMBER from VONAGE_NUMBER           (calls.CallFlow.place_call)
-  GET  /audio/answer.json  Vonage asks what to do: a greeting, then silence that holds the line
-  GET  /audio/<file>       Vonage fetches the silence and the music
-  POST /webhooks/events    `answered` starts the music (calls.CallFlow._start_music); STREAM_SECONDS
+  GET  /audio/answer.json  Vonage asks what to do: GREETING, then silence that holds the line
+  GET  /audio/<file>       Vonage fetches the silence and AUDIO
+  POST /webhooks/events    `answered` starts AUDIO (calls.CallFlow._start_music); STREAM_SECONDS
                            later (_time_up) the app stops it (_stop_music) and hangs up (_hang_up)
+  POST /calls/<uuid>/say   the user's words spoken into the answered call (calls.CallFlow.say)
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from flask import Flask, abort, jsonify, request, send_from_directory
 from vonage_voice import Stream, Talk
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from stream_audio.access import CallToken
+from stream_audio.access import CallToken, from_this_site
 from stream_audio.account_setup import run_setup
-from stream_audio.calls import CallFlow, CallNotPlaced
+from stream_audio.calls import CallFlow, CallNotPlaced, CannotSay
+from stream_audio.public_url import NoPublicUrl, PublicUrl
+from stream_audio.say import text_to_say
 from stream_audio.server import listen, serve
-from stream_audio.settings import Settings, SettingsError
+from stream_audio.settings import DEFAULT_GREETING, Settings, SettingsError
 from stream_audio.voice_api import make_voice_client
 from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, json_of, read_event, shown
 
@@ -32,23 +35,20 @@ log = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parent
 PUBLIC_DIR = PROJECT_DIR / "public"
-GREETING = "<speak>Please hold to listen to some music.<break time='1s' /></speak>"
 
 
-def answer_ncco(base_url: str) -> list[dict]:
-    """The greeting, then silence looped until the app hangs up (or length_timer ends the call)."""
-    actions = [
-        Talk(text=GREETING, language="en-US", style=0),
-        Stream(streamUrl=[f"{base_url}/audio/silence.mp3"], loop=0),
-    ]
+def answer_ncco(base_url: str, greeting: str = DEFAULT_GREETING, language: str = "en-US") -> list[dict]:
+    """The greeting (none if empty), then silence looped until the app hangs up (or length_timer ends the call)."""
+    actions = [Talk(text=greeting, language=language, style=0)] if greeting else []
+    actions.append(Stream(streamUrl=[f"{base_url}/audio/silence.mp3"], loop=0))
     return [action.model_dump(mode="json", exclude_none=True) for action in actions]
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app. Without `settings`, read them from the environment and .env."""
+def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR) -> Flask:
+    """Build the app serving `project_dir`'s public/. Without `settings`, read them from the environment and .env."""
     if settings is None:
-        load_dotenv(PROJECT_DIR / ".env")
-        settings = Settings.from_env(os.environ, PROJECT_DIR)
+        load_dotenv(project_dir / ".env")
+        settings = Settings.from_env(os.environ, project_dir)
     # The SDK logs request headers, JWT included, at DEBUG and repeats every failed
     # request at WARNING; this app's own one line per step says more, and no secrets.
     logging.getLogger("vonage").setLevel(logging.ERROR)
@@ -58,7 +58,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_EVENT_BYTES + 1
     calls = app.extensions["calls"] = CallFlow(settings, make_voice_client(settings))
     call_token = app.extensions["call_token"] = CallToken(settings.call_token)
-    ncco = answer_ncco(settings.base_url)
     signed_events = SignedEvents(settings.signature_secret) if settings.signature_secret else None
     if signed_events is None:
         log.warning(
@@ -88,8 +87,10 @@ def create_app(settings: Settings | None = None) -> Flask:
             response = jsonify(
                 uuid=uuid,
                 to=settings.to_number,
+                audio=settings.audio.source,
+                stream_seconds=settings.stream_seconds,
                 message=f"Ringing {settings.to_number} from {settings.vonage_number}. Once answered, "
-                f"music plays for {settings.stream_seconds:g} s, then the call ends.",
+                f"{settings.audio.source} plays for {settings.stream_seconds:g} s, then the call ends.",
             )
         response = app.make_response(response)
         if call_token.in_query(request):
@@ -98,8 +99,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/audio/answer.json")
     def answer():
-        log.info("call %s: Vonage fetched the answer NCCO", shown(request.args.get("uuid", "(no uuid given)")))
-        return jsonify(ncco)
+        uuid = request.args.get("uuid", "")
+        log.info("call %s: Vonage fetched the answer NCCO", shown(uuid or "(no uuid given)"))
+        try:
+            base_url = calls.base_url_of(uuid)
+        except NoPublicUrl as why:
+            log.error("answer NCCO: %s", why)
+            return jsonify(error=str(why)), 503
+        return jsonify(answer_ncco(base_url, settings.greeting, settings.greeting_language))
 
     # Without merge_slashes, //etc/passwd stays an absolute path that safe_join refuses
     # with a 404, rather than a redirect into public/.
@@ -107,7 +114,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     def audio(filename: str):
         if any(part.startswith(".") for part in filename.split("/")):
             abort(404)
-        return send_from_directory(PUBLIC_DIR, filename, max_age=360000)
+        # AUDIO was judged by its content, so it is served as what it is, whatever its name.
+        content_type = settings.audio.content_type if filename == settings.audio.source else None
+        return send_from_directory(project_dir / "public", filename, max_age=360000, mimetype=content_type)
 
     @app.post("/webhooks/events")
     def event_webhook():
@@ -132,6 +141,21 @@ def create_app(settings: Settings | None = None) -> Flask:
         calls.on_event(event)
         return "", 204
 
+    @app.post("/calls/<uuid>/say")
+    def say(uuid: str):
+        if not call_token.allows(request):
+            log.warning("say: refused a request from %s without the right token", request.remote_addr)
+            return jsonify(error="Open the link this server printed at start-up (/call?token=...) first."), 403
+        if not from_this_site(request):
+            log.warning("say: refused a request another site's page made")
+            return jsonify(error="Say something from this app's own page, not from another site."), 403
+        try:
+            calls.say(uuid, text_to_say(request))
+        except CannotSay as refused:
+            log.warning("call %s: refused to say something: %s", shown(uuid), refused.reason)
+            return jsonify(error=refused.reason), refused.status
+        return jsonify(uuid=uuid, message="Saying it into the call."), 202
+
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error: RequestEntityTooLarge):
         log.warning("%s %s: refused a body over %d bytes", request.method, shown(request.path), MAX_EVENT_BYTES)
@@ -151,6 +175,11 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
     try:
+        public_url = PublicUrl(settings).current()
+    except NoPublicUrl as why:
+        print(f"Cannot start: {why}", file=sys.stderr)
+        return 2
+    try:
         listening = listen(settings.port)
     except OSError as error:
         print(f"Cannot listen on port {settings.port}: {error.strerror}. Set PORT to a free one.", file=sys.stderr)
@@ -159,9 +188,9 @@ def main() -> int:
     call_token = app.extensions["call_token"]
     link = call_token.link(f"http://localhost:{settings.port}")
     log.info(
-        "Open %s to ring %s; Vonage reaches this server at %s",
+        "Open %s to ring %s; Vonage reaches this server at %s%s",
         link if call_token.generated else link.replace(call_token.value, "<CALL_TOKEN>"),
-        settings.to_number, settings.base_url,
+        settings.to_number, public_url, "" if settings.base_url else " (found from ngrok, asked again for each call)",
     )
     try:
         serve(app, listening)

@@ -6,6 +6,7 @@ hung up -> ended. Where each Voice API request is sent:
   CallFlow._start_music      PUT /v1/calls/{uuid}/stream    on `answered`
   CallFlow._stop_music       DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later (_time_up)
   CallFlow._hang_up          PUT /v1/calls/{uuid} hangup    right after
+  CallFlow._say              PUT /v1/calls/{uuid}/talk      when the user says something into the call
 Every request but the first waits its turn in the pacer (pacer.py), hang-ups first.
 """
 
@@ -20,10 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone, Voice
+from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone, TtsStreamOptions, Voice
 
 from stream_audio.deadlines import Deadlines
 from stream_audio.pacer import Pacer, Priority
+from stream_audio.public_url import NoPublicUrl, PublicUrl
 from stream_audio.settings import CALL_MARGIN_SECONDS, Settings
 from stream_audio.voice_api import VOICE_API_ERRORS, explain, is_gone, is_transient, nothing_was_created
 from stream_audio.webhooks import VoiceEvent
@@ -68,6 +70,7 @@ class Call:
     hangup: sched.Event | None = None  # when time is up, or the next try at a request
     expiry: sched.Event | None = None
     hanging_up_now: bool = False  # a hang-up request is on its way: never send a second
+    base_url: str = ""  # the public URL it was placed with: its answer NCCO and audio use it
 
     @property
     def in_progress(self) -> bool:
@@ -82,6 +85,15 @@ class CallNotPlaced(Exception):
         self.status = status
         self.reason = reason
         self.retry_after = retry_after
+
+
+class CannotSay(Exception):
+    """The text was not sent: the HTTP status for whoever asked, and why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
 
 
 @dataclass
@@ -105,7 +117,7 @@ class CallFlow:
     ) -> None:
         self._settings = settings
         self._voice = voice
-        self._music_url = f"{settings.base_url}/audio/music.mp3"
+        self._public_url = PublicUrl(settings)
         self._calls: dict[str, Call] = {}
         self._by_conversation: dict[str, Call] = {}
         self._being_placed = 0
@@ -126,6 +138,13 @@ class CallFlow:
             call = self._calls.get(uuid)
             return call.state if call else None
 
+    def base_url_of(self, uuid: str) -> str:
+        """The public URL call `uuid` was placed with; the current one for a call this app does not know
+        (yet: Vonage may fetch the answer NCCO before POST /v1/calls has answered), or NoPublicUrl."""
+        with self._lock:
+            call = self._calls.get(uuid)
+        return call.base_url if call else self._public_url.current()
+
     # --- placing a call ------------------------------------------------------------
 
     def place_call(self) -> str:
@@ -144,7 +163,7 @@ class CallFlow:
             self._being_placed += 1
         call = None
         try:
-            call = self._create_call()
+            call = self._create_call(self._current_base_url())
         finally:
             # One step, so that no other request sees the call counted twice or not at all.
             with self._changed:
@@ -154,13 +173,20 @@ class CallFlow:
                 self._changed.notify_all()
         return call.uuid
 
-    def _create_call(self) -> Call:
+    def _current_base_url(self) -> str:
+        try:
+            return self._public_url.current()
+        except NoPublicUrl as why:
+            log.error("call to %s: not placed: %s", self._settings.to_number, why)
+            raise CallNotPlaced(503, str(why)) from None
+
+    def _create_call(self, base_url: str) -> Call:
         s = self._settings
         request = CreateCallRequest(
             to=[ToPhone(number=s.to_number)],
             from_=Phone(number=s.vonage_number),
-            answer_url=[f"{s.base_url}/audio/answer.json"],
-            event_url=[f"{s.base_url}/webhooks/events"],
+            answer_url=[f"{base_url}/audio/answer.json"],
+            event_url=[f"{base_url}/webhooks/events"],
             ringing_timer=s.ringing_timer,
             length_timer=s.length_timer,
         )
@@ -190,7 +216,7 @@ class CallFlow:
                     "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
                     response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
                 )
-                return Call(response.uuid, response.conversation_uuid, placed_at=self._clock())
+                return Call(response.uuid, response.conversation_uuid, placed_at=self._clock(), base_url=base_url)
             finally:
                 self._pacer.call_creation_answered()
             time.sleep(retry_in)
@@ -280,8 +306,14 @@ class CallFlow:
                 self._hang_up_soon(call)
                 return
             retry_in = self._retry_in(attempt, too_late)
-        with self._voice_api_request(call, _step("PUT stream music.mp3 loop 0", attempt), retry_in=retry_in) as outcome:
-            self._voice.play_audio_into_call(call.uuid, AudioStreamOptions(stream_url=[self._music_url], loop=0))
+        s = self._settings
+        # The Voice API's default level is 0, so a request at that level leaves it out.
+        level = s.audio_level or None
+        step = f"PUT stream {s.audio.source} loop {s.audio_loop}" + (f" level {level:g}" if level else "")
+        with self._voice_api_request(call, _step(step, attempt), retry_in=retry_in) as outcome:
+            self._voice.play_audio_into_call(call.uuid, AudioStreamOptions(
+                stream_url=[s.audio.url(call.base_url)], loop=s.audio_loop, level=level,
+            ))
         with self._lock:
             if call.state is not CallState.ANSWERED:
                 log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
@@ -359,6 +391,26 @@ class CallFlow:
         """The pause before the next try, or None if that try would come too late (or never)."""
         pause = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
         return None if self._closing or self._clock() + pause >= pointless_after else pause
+
+    # --- saying something into the call ------------------------------------------
+
+    def say(self, uuid: str, text: str) -> None:
+        """Speak `text` into call `uuid` over the music, or raise CannotSay if the call is not answered."""
+        with self._lock:
+            call = self._calls.get(uuid)
+            state = call.state if call else None
+            if state in (CallState.ANSWERED, CallState.STREAMING):
+                log.info("call %s: saying %d character(s): %r", uuid, len(text), text)
+                self._pacer.submit(Priority.OTHER, self._say, call, text)
+                return
+        raise CannotSay(409, "The call is not answered, so there is no one to say it to: "
+                             + (f"it is {state.value}." if state else "it has ended, or this app did not place it."))
+
+    def _say(self, call: Call, text: str) -> None:
+        with self._voice_api_request(call, "say"):
+            self._voice.play_tts_into_call(call.uuid, TtsStreamOptions(
+                text=text, language=self._settings.greeting_language,
+            ))
 
     # --- shutting down -------------------------------------------------------------
 

@@ -11,11 +11,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from vonage import Auth
+from vonage_voice import TtsLanguageCode
+
+from stream_audio.audio import Audio, NotPlayable, choose
 
 # Room after STREAM_SECONDS for the greeting and the Voice API's own latency: the call's
 # length_timer ends it this long after the window, even if this app has died.
 CALL_MARGIN_SECONDS = 10
 MAX_LENGTH_TIMER_SECONDS = 7200
+MAX_STREAM_SECONDS = MAX_LENGTH_TIMER_SECONDS - CALL_MARGIN_SECONDS
+# With STREAM_SECONDS=auto: Vonage fetches the file before it plays, so the hang-up
+# waits this long after the audio's own length, to keep the message's last words.
+AUTO_GRACE_SECONDS = 1.0
+# The Voice API's limit for text to speak, in the talk action and PUT /talk alike.
+MAX_SPOKEN_CHARACTERS = 1500
+DEFAULT_GREETING = "<speak>Please hold to listen to some music.<break time='1s' /></speak>"
 
 PHONE_NUMBER = re.compile(r"[1-9][0-9]{6,14}")
 API_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
@@ -46,7 +56,10 @@ class Settings:
     private_key: str = field(repr=False)
     vonage_number: str
     to_number: str
-    base_url: str
+    audio: Audio
+    base_url: str = ""  # empty: ask the ngrok agent each time
+    audio_level: float = 0.0
+    audio_loop: int = 0
     stream_seconds: float = 20.0
     port: int = 3000
     api_host: str = "api.nexmo.com"
@@ -57,6 +70,9 @@ class Settings:
     requests_per_second: int = 15
     call_token: str = field(default="", repr=False)
     signature_secret: str = field(default="", repr=False)
+    greeting: str = DEFAULT_GREETING
+    greeting_language: str = "en-US"
+    ngrok_api_url: str = "http://127.0.0.1:4040/api"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], project_dir: Path | None = None) -> Settings:
@@ -108,11 +124,61 @@ def private_key(value: str, project_dir: Path, **_: Any) -> str:
 
 
 def public_url(value: str, **_: Any) -> str:
+    if not value:
+        return ""
     url = value.rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise Unusable(f" {value!r} must be the public http(s) URL of this server, e.g. https://abc123.ngrok.app")
     return url
+
+
+def http_url(value: str, **_: Any) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Unusable(f" {value!r} must be an http(s) URL, e.g. http://127.0.0.1:4040/api")
+    return value.rstrip("/")
+
+
+def audio(value: str, project_dir: Path, **_: Any) -> Audio:
+    try:
+        return choose(value, project_dir / "public")
+    except NotPlayable as why:
+        raise Unusable(f" {value!r} {why}") from None
+
+
+def spoken_text(value: str, **_: Any) -> str:
+    if len(value) > MAX_SPOKEN_CHARACTERS:
+        raise Unusable(f" is {len(value)} characters long; the Voice API speaks at most {MAX_SPOKEN_CHARACTERS}")
+    return value
+
+
+def tts_language(value: str, **_: Any) -> str:
+    try:
+        return TtsLanguageCode(value).value
+    except ValueError:
+        raise Unusable(
+            f" {value!r} is not a language the Voice API speaks: use a code such as en-US, en-GB, fr-FR or de-DE"
+        ) from None
+
+
+def stream_seconds(value: str, values: dict[str, Any], **_: Any) -> float:
+    if value.lower() != "auto":
+        return above_zero(float, MAX_STREAM_SECONDS)(value)
+    played, loop = values.get("audio"), values.get("audio_loop")
+    if played is None or loop is None:
+        raise Unusable("=auto needs a usable AUDIO and AUDIO_LOOP: fix those, or set STREAM_SECONDS to a number")
+    if played.seconds is None:
+        raise Unusable("=auto cannot know how long a URL plays: set STREAM_SECONDS to a number of seconds, "
+                       "or AUDIO to a file in public/")
+    if loop == 0:
+        raise Unusable("=auto cannot know when AUDIO_LOOP=0 (play until the hang-up) ends: set AUDIO_LOOP to how "
+                       "many times to play it, or STREAM_SECONDS to a number of seconds")
+    seconds = played.seconds * loop + AUTO_GRACE_SECONDS
+    if seconds > MAX_STREAM_SECONDS:
+        raise Unusable(f"=auto would play {seconds:g} s, over the {MAX_STREAM_SECONDS} s a call may last: "
+                       "lower AUDIO_LOOP, or set STREAM_SECONDS to a number of seconds")
+    return seconds
 
 
 def api_host(value: str, **_: Any) -> str:
@@ -136,6 +202,21 @@ def above_zero(kind: type, most: float) -> Callable[..., Any]:
     return read
 
 
+def between(kind: type, least: float, most: float) -> Callable[..., Any]:
+    what = "a whole number" if kind is int else "a number"
+
+    def read(value: str, **_: Any) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            number = math.nan
+        if not least <= number <= most:
+            raise Unusable(f" {value!r} must be {what} from {least:g} to {most:g}")
+        return number
+
+    return read
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -143,6 +224,7 @@ class Setting:
     read: Callable[..., Any]
     default: str | None = None  # None: the user must set it
     legacy_name: str | None = None  # the original blog post's name, still honoured
+    blank_is_a_value: bool = False  # set but blank means "" (e.g. no greeting), not the default
 
     def text_in(self, env: Mapping[str, str]) -> str:
         """What the user set, under this name or its legacy one; blank if neither."""
@@ -155,8 +237,11 @@ SETTINGS = (
             "NEXMO_APPLICATION_PRIVATE_KEY_PATH"),
     Setting("VONAGE_NUMBER", "vonage_number", phone_number, legacy_name="NEXMO_NUMBER"),
     Setting("TO_NUMBER", "to_number", phone_number),
-    Setting("BASE_URL", "base_url", public_url),
-    Setting("STREAM_SECONDS", "stream_seconds", above_zero(float, MAX_LENGTH_TIMER_SECONDS - CALL_MARGIN_SECONDS), "20"),
+    Setting("BASE_URL", "base_url", public_url, ""),
+    Setting("AUDIO", "audio", audio, "music.mp3"),
+    Setting("AUDIO_LEVEL", "audio_level", between(float, -1, 1), "0"),
+    Setting("AUDIO_LOOP", "audio_loop", between(int, 0, 1000), "0"),
+    Setting("STREAM_SECONDS", "stream_seconds", stream_seconds, "20"),
     Setting("PORT", "port", above_zero(int, 65535), "3000"),
     Setting("VONAGE_API_HOST", "api_host", api_host, "api.nexmo.com"),
     Setting("VONAGE_API_TIMEOUT", "api_timeout", above_zero(int, 120), "10"),
@@ -167,6 +252,9 @@ SETTINGS = (
     Setting("VONAGE_REQUESTS_PER_SECOND", "requests_per_second", above_zero(int, 1000), "15"),
     Setting("CALL_TOKEN", "call_token", text, ""),
     Setting("VONAGE_SIGNATURE_SECRET", "signature_secret", text, ""),
+    Setting("GREETING", "greeting", spoken_text, DEFAULT_GREETING, blank_is_a_value=True),
+    Setting("GREETING_LANGUAGE", "greeting_language", tts_language, "en-US"),
+    Setting("NGROK_API_URL", "ngrok_api_url", http_url, "http://127.0.0.1:4040/api"),
 )
 # What only `python app.py setup` uses: the account's API key and secret, and the Numbers API's host.
 ACCOUNT_SETTINGS = (
@@ -186,8 +274,9 @@ def read_settings(
 
     A row named in `optional` that is not set reads as None rather than as a problem.
     """
-    context = {"project_dir": project_dir or Path(__file__).resolve().parent.parent}
     values: dict[str, Any] = {}
+    # `values` lets a setting depend on those above it in the table (STREAM_SECONDS=auto on AUDIO).
+    context = {"project_dir": project_dir or Path(__file__).resolve().parent.parent, "values": values}
     problems: list[str] = []
     for setting in rows:
         text = setting.text_in(env)
@@ -196,6 +285,9 @@ def read_settings(
                 values[setting.field] = None
             else:
                 problems.append(f"{setting.name} is not set")
+            continue
+        if not text and setting.blank_is_a_value and setting.name in env:
+            values[setting.field] = ""
             continue
         try:
             values[setting.field] = setting.read(text or setting.default, **context)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from app import PROJECT_DIR
 from tests.support import API_KEY, API_SECRET, APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, RunningApp, RunningProcess
 from tools.app_process import free_port, user_environment
 from tools.application_api_standin import ApplicationApiStandIn
 from tools.credentials import ThrowAwayCredentials, throwaway_credentials
+from tools.ngrok_agent_standin import NgrokAgentStandIn
 from tools.numbers_api_standin import NumbersApiStandIn, owned_number
 from tools.voice_api_standin import VoiceApiStandIn
 
@@ -43,6 +46,14 @@ def voice_api(credentials: ThrowAwayCredentials) -> Iterator[VoiceApiStandIn]:
 
 
 @pytest.fixture
+def ngrok() -> Iterator[NgrokAgentStandIn]:
+    """The ngrok agent's API on loopback, with no tunnels until the test opens some."""
+    standin = NgrokAgentStandIn()
+    yield standin
+    standin.close()
+
+
+@pytest.fixture
 def env(credentials: ThrowAwayCredentials, voice_api: VoiceApiStandIn) -> dict[str, str]:
     """Settings as a user writes them in .env; BASE_URL is filled in per server."""
     return {
@@ -58,11 +69,12 @@ def env(credentials: ThrowAwayCredentials, voice_api: VoiceApiStandIn) -> dict[s
 
 @pytest.fixture
 def start_app(env: dict[str, str]) -> Iterator[Callable[..., RunningApp]]:
-    """Start the app with `env` plus any overrides, e.g. start_app(STREAM_SECONDS="2")."""
+    """Start the app with `env` plus any overrides, e.g. start_app(STREAM_SECONDS="2"), serving
+    `project_dir`'s public/ (the project's own by default)."""
     started: list[RunningApp] = []
 
-    def start(**overrides: str) -> RunningApp:
-        started.append(RunningApp({**env, **overrides}))
+    def start(project_dir: Path = PROJECT_DIR, **overrides: str) -> RunningApp:
+        started.append(RunningApp({**env, **overrides}, project_dir))
         return started[-1]
 
     yield start

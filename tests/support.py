@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import sched
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+import wave
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +25,12 @@ from vonage_http_client import AuthenticationError, HttpRequestError, NotFoundEr
 from vonage_voice import CreateCallResponse
 from waitress import wasyncore
 
-from app import create_app
+from app import PROJECT_DIR, create_app
 from stream_audio.pacer import Pacer
 from stream_audio.server import listen, make_server
 from stream_audio.settings import ALL_NAMES, Settings
-from tools.app_process import PROJECT_DIR, AppProcess
+from tools import make_audio
+from tools.app_process import AppProcess
 from tools.webhook_events import event_request, signed_headers, vonage_event
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -71,12 +75,14 @@ def post_event(base_url: str, call_uuid: str, status: str, secret: str = "", **f
 class RunningApp:
     """The real app on a real HTTP server in this process, and Vonage's side of its webhooks."""
 
-    def __init__(self, env: dict[str, str]) -> None:
-        # Bind first, so that BASE_URL can name the port the server really has.
+    def __init__(self, env: dict[str, str], project_dir: Path = PROJECT_DIR) -> None:
+        # Bind first, so that BASE_URL and PORT can name the port the server really has.
         listening = listen(0)
-        self.url = f"http://127.0.0.1:{listening.getsockname()[1]}"
-        self.settings = Settings.from_env({**env, "BASE_URL": self.url})
-        self.app = create_app(self.settings)
+        port = listening.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        # BASE_URL="" in `env` leaves the public URL to the ngrok agent at NGROK_API_URL.
+        self.settings = Settings.from_env({"BASE_URL": self.url, **env, "PORT": str(port)}, project_dir)
+        self.app = create_app(self.settings, project_dir)
         self.calls = self.app.extensions["calls"]
         self.token = self.app.extensions["call_token"].value
         # A browser that has opened the start-up link, and so holds the token's cookie.
@@ -111,7 +117,10 @@ class RunningApp:
         if self._thread.is_alive():
             # Waitress's loop ends once it watches no socket; closing them from its own
             # thread leaves it no socket to be polling meanwhile.
-            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+            try:
+                self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+            except OSError:
+                pass  # the loop ended on its own between the check and the pull, and closed the trigger
             self._thread.join()
             self._server.task_dispatcher.shutdown()
         self.calls.close()
@@ -253,3 +262,24 @@ def run_setup_process(project: Path, env: dict[str, str]) -> subprocess.Complete
     """`python app.py setup` in `project`, as a user runs it."""
     return subprocess.run([sys.executable, "app.py", "setup"], cwd=project, env=env, capture_output=True, text=True,
                           timeout=60)
+
+
+def write_wav(path: Path, seconds: float, sample_width: int = 2, rate: int = 8000) -> Path:
+    """A mono WAV of a quiet 440 Hz tone, `sample_width` bytes a sample (2: 16-bit PCM, as the Voice API takes)."""
+    frames = int(seconds * rate)
+    if sample_width == 2:
+        samples = array("h", (int(3000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(frames))).tobytes()
+    else:
+        samples = bytes(frames * sample_width)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(sample_width)
+        out.setframerate(rate)
+        out.writeframes(samples)
+    return path
+
+
+def write_mp3(path: Path, seconds: float) -> Path:
+    """A mono MP3 of the project's own synthesised music, cut to `seconds`."""
+    path.write_bytes(make_audio.encode(make_audio.music()[: int(seconds * make_audio.SAMPLE_RATE)]))
+    return path

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app import PROJECT_DIR
+from tests.support import write_wav
 
 LINE = re.compile(r"^\+(\d+\.\d\d)s  (\w+) +(.*)$")
 
@@ -89,10 +90,25 @@ def app_broken_by(tmp_path: Path, breakage: str) -> str:
     return str(script)
 
 
-def test_without_music_mp3_the_demo_says_vonage_got_a_404_and_exits_1(project_copy):
+def test_without_music_mp3_app_py_refuses_to_start_and_the_demo_says_why_and_exits_1(project_copy):
     (project_copy / "public" / "music.mp3").unlink()
 
     status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+
+    assert status == 1
+    assert "PROBLEM: app.py did not start" in output
+    assert "AUDIO 'music.mp3' cannot be read from public/" in output
+
+
+def test_music_mp3_vanishing_once_the_app_runs_is_a_404_vonage_names_and_the_demo_exits_1(tmp_path):
+    broken = app_broken_by(tmp_path, """
+        @flask_app.before_request
+        def music_gone():
+            if flask.request.path == "/audio/music.mp3":
+                flask.abort(404)
+    """)
+
+    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
 
     assert status == 1
     assert "PROBLEM: fetching /audio/music.mp3 failed: it answered 404" in output
@@ -154,3 +170,23 @@ def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_d
     ended = at(timeline, "vonage", "call over: length_timer (11 s) passed")
     assert 10.99 <= ended - at(timeline, "vonage", "answered") < 11.5
     assert "PROBLEM: expected the app hung up, but the call ended because length_timer (11 s) passed" in output
+
+
+def test_the_demo_plays_a_wav_the_user_chose_and_hangs_up_when_it_ends(project_copy):
+    write_wav(project_copy / "public" / "message.wav", 1.0)
+
+    status, timeline, output = run_demo("--audio", "public/message.wav", "--audio-level", "0.5",
+                                        project=project_copy)
+
+    assert status == 0, output
+    assert "plays for 2 s" in output  # 1 s of audio, played once, and a second for Vonage to fetch it
+    assert at(timeline, "app", "PUT stream message.wav loop 1 level 0.5")
+    assert at(timeline, "vonage", "fetched /audio/message.wav: WAV 8 kHz mono, 1.0 s")
+    assert 1.99 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 2.5
+
+
+def test_the_demo_refuses_a_file_outside_public_before_starting_anything(tmp_path):
+    status, _, output = run_demo("--audio", str(tmp_path / "elsewhere.mp3"))
+
+    assert status == 2
+    assert "is not in" in output and "put the file there first" in output

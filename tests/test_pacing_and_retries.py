@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from stream_audio.audio import Audio
 from stream_audio.calls import LATEST_MUSIC_START_SECONDS, CallFlow, CallNotPlaced, CallState
 from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
 from stream_audio.settings import Settings
@@ -21,7 +22,7 @@ class Account:
     def __init__(self, **settings) -> None:
         self.settings = Settings(
             application_id="app-id", private_key="", vonage_number="447700900000", to_number="447700900001",
-            base_url="https://example.test", stream_seconds=STREAM_SECONDS, max_active_calls=1000, **settings,
+            audio=Audio("music.mp3", "audio/mpeg", 20.0), base_url="https://example.test", stream_seconds=STREAM_SECONDS, max_active_calls=1000, **settings,
         )
         self.clock = FakeClock()
         self.deadlines = FakeDeadlines(self.clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from stream_audio.settings import ALL_NAMES, SETTINGS, Settings, SettingsError
+from app import PUBLIC_DIR
 from tests.support import APPLICATION_ID
 
 
@@ -100,28 +102,36 @@ def test_vonage_names_win_over_nexmo_names(good_env):
     assert settings.vonage_number == "447700900000"
 
 
-def test_a_relative_key_path_is_relative_to_the_project_folder(good_env, credentials, tmp_path):
-    (tmp_path / "keys").mkdir()
-    (tmp_path / "keys" / "app.key").write_text(credentials.private_pem)
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder of its own, with the default AUDIO in its public/."""
+    (tmp_path / "public").mkdir()
+    shutil.copy(PUBLIC_DIR / "music.mp3", tmp_path / "public")
+    return tmp_path
 
-    settings = Settings.from_env({**good_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "keys/app.key"}, tmp_path)
+
+def test_a_relative_key_path_is_relative_to_the_project_folder(good_env, credentials, project):
+    (project / "keys").mkdir()
+    (project / "keys" / "app.key").write_text(credentials.private_pem)
+
+    settings = Settings.from_env({**good_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "keys/app.key"}, project)
 
     assert settings.private_key == credentials.private_pem
 
 
-def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, credentials, tmp_path):
+def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, credentials, project):
     env = {k: v for k, v in good_env.items() if k != "VONAGE_APPLICATION_PRIVATE_KEY_PATH"}
 
     with pytest.raises(SettingsError) as raised:
-        Settings.from_env(env, tmp_path)
+        Settings.from_env(env, project)
     [problem] = raised.value.problems
-    assert problem.startswith(f"VONAGE_APPLICATION_PRIVATE_KEY_PATH: cannot read the private key at {tmp_path / 'private.key'}")
+    assert problem.startswith(f"VONAGE_APPLICATION_PRIVATE_KEY_PATH: cannot read the private key at {project / 'private.key'}")
 
-    (tmp_path / "private.key").write_text(credentials.private_pem)
-    assert Settings.from_env(env, tmp_path).private_key == credentials.private_pem
+    (project / "private.key").write_text(credentials.private_pem)
+    assert Settings.from_env(env, project).private_key == credentials.private_pem
 
 
-@pytest.mark.parametrize("name", ["VONAGE_APPLICATION_ID", "VONAGE_NUMBER", "TO_NUMBER", "BASE_URL"])
+@pytest.mark.parametrize("name", ["VONAGE_APPLICATION_ID", "VONAGE_NUMBER", "TO_NUMBER"])
 @pytest.mark.parametrize("value", [None, "", "   "])
 def test_a_missing_required_setting_is_named(good_env, name, value):
     env = {k: v for k, v in good_env.items() if k != name}

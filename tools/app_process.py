@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from stream_audio.settings import ALL_NAMES
+from stream_audio.settings import ALL_NAMES, SETTINGS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,12 +22,13 @@ def free_port() -> int:
 
 
 def user_environment(**settings: str) -> dict[str, str]:
-    """This environment plus `settings`, every other setting blank.
+    """This environment plus `settings`, every other setting blank (or its default, where blank means something).
 
     A variable that is set, even blank, wins over .env, so a developer's .env cannot
     change the run.
     """
-    return {**os.environ, **dict.fromkeys(ALL_NAMES, ""), **settings}
+    defaults = {s.name: s.default for s in SETTINGS if s.blank_is_a_value}
+    return {**os.environ, **dict.fromkeys(ALL_NAMES, ""), **defaults, **settings}
 
 
 class AppProcess:
@@ -37,7 +38,7 @@ class AppProcess:
         self.env = env
         self.log_path = log_path
         self.port = int(env["PORT"])
-        self.url = env["BASE_URL"].rstrip("/")
+        self.url = f"http://127.0.0.1:{self.port}"
         self._log_file = log_path.open("w")
         self.process = subprocess.Popen([sys.executable, script], cwd=PROJECT_DIR, env=env, stdout=self._log_file,
                                         stderr=subprocess.STDOUT)

@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
+import mutagen
 import mutagen.mp3
+import mutagen.wave
 import requests
 
 from tools.voice_api_standin import VoiceApiStandIn
@@ -102,7 +104,10 @@ class LikeVonage:
             what = f"POST /v1/calls  to {to} from {(body.get('from') or {}).get('number')}"
         elif step == "start_stream":
             urls = body.get("stream_url") or ["?"]
-            what = f"PUT stream {_file_name(urls[0])} loop {body.get('loop', 1)}"
+            level = f" level {body['level']:g}" if "level" in body else ""
+            what = f"PUT stream {_file_name(urls[0])} loop {body.get('loop', 1)}{level}"
+        elif step == "start_talk":
+            what = f'PUT talk "{_first_words(str(body.get("text")), 6)}" in {body.get("language", "en-US")}'
         else:
             what = {"stop_stream": "DELETE stream", "hangup": "PUT hangup"}[step]
         self.timeline.add("app", f"-> Voice API  {what}")
@@ -194,18 +199,26 @@ class LikeVonage:
         return seconds
 
     def _check_audio(self, url: str) -> tuple[float | None, str]:
-        """Fetch `url` and check it is a playable MP3: its duration (None if not), and what to report."""
+        """Fetch `url` and check it is a playable MP3 or 16-bit PCM WAV, served as such: its duration (None if
+        not), and what to report."""
         try:
             answer = self._http.get(url, timeout=ANSWER_WEBHOOK_TIMEOUT)
             answer.raise_for_status()
-            info = mutagen.mp3.MP3(io.BytesIO(answer.content)).info
         except requests.RequestException as error:
             return None, f"fetching {_path(url)} failed: {_plainly(error)}"
+        content_type = answer.headers.get("Content-Type", "no Content-Type")
+        try:
+            if content_type == "audio/wav":
+                kind, info = "WAV", mutagen.wave.WAVE(io.BytesIO(answer.content)).info
+                if (info.audio_format, info.bits_per_sample) != (1, 16):
+                    raise mutagen.MutagenError("not 16-bit PCM")
+            else:
+                kind, info = "MP3", mutagen.mp3.MP3(io.BytesIO(answer.content)).info
         except mutagen.MutagenError:
-            return None, (f"{_path(url)} is not a playable MP3 "
-                          f"({answer.headers.get('Content-Type', 'no Content-Type')})")
+            return None, f"{_path(url)} is not a playable MP3 or 16-bit PCM WAV ({content_type})"
         channels = "mono" if info.channels == 1 else f"{info.channels} channels"
-        return info.length, f"fetched {_path(url)}: MP3 {info.sample_rate / 1000:g} kHz {channels}, {info.length:.1f} s"
+        return info.length, (f"fetched {_path(url)}: {kind} {info.sample_rate / 1000:g} kHz {channels}, "
+                             f"{info.length:.1f} s")
 
     def _report(self, duration: float | None, what: str) -> None:
         if duration is None:

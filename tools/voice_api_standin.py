@@ -1,7 +1,7 @@
 """A local stand-in for the Vonage Voice API: real HTTPS on loopback.
 
-It answers the four requests this app makes as the Voice API reference says
-(201 for a new call, 200 for stream start and stop, 204 for a hang-up), checks
+It answers the five requests this app makes as the Voice API reference says
+(201 for a new call, 200 for stream start and stop and for talk, 204 for a hang-up), checks
 the RS256 JWT on every request against the application's public key, checks
 each body against the reference's request schema, and records what it was sent.
 Tests make it fail on demand: any status, a stall, a body that is not JSON, or a
@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from tools.like_vonage import LikeVonage
 
 # Transcribed from the Voice API's OpenAPI description (voice.yml 1.3.7):
-# CreateCallRequestAnswerUrl with CreateCallRequestBase, StartStreamRequest, UpdateCallRequestHangup.
+# CreateCallRequestAnswerUrl with CreateCallRequestBase, StartStreamRequest, StartTalkRequest,
+# UpdateCallRequestHangup. `level` is a number, as the SDK sends it and Vonage takes it (the
+# reference's schema says string). The text's 1,500-character limit is the Voice API's documented one.
 PHONE_ENDPOINT = {
     "type": "object",
     "required": ["type", "number"],
@@ -39,6 +41,12 @@ PHONE_ENDPOINT = {
         "number": {"type": "string", "minLength": 7, "maxLength": 15, "pattern": r"^\d{7,15}$"},
     },
 }
+TTS_LANGUAGES = [
+    "ar", "ca-ES", "cmn-CN", "cmn-TW", "cs-CZ", "cy-GB", "da-DK", "de-DE", "el-GR", "en-AU", "en-GB", "en-GB-WLS",
+    "en-IN", "en-US", "en-ZA", "es-ES", "es-MX", "es-US", "eu-ES", "fi-FI", "fil-PH", "fr-CA", "fr-FR", "he-IL",
+    "hi-IN", "hu-HU", "id-ID", "is-IS", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-NL", "no-NO", "pl-PL", "pt-BR",
+    "pt-PT", "ro-RO", "ru-RU", "sk-SK", "sv-SE", "th-TH", "tr-TR", "uk-UA", "vi-VN", "yue-CN",
+]
 URL_LIST = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^https?://"}}
 REQUEST_SCHEMAS = {
     "create_call": {
@@ -64,6 +72,17 @@ REQUEST_SCHEMAS = {
             "level": {"type": "number", "minimum": -1, "maximum": 1},
         },
     },
+    "start_talk": {
+        "type": "object",
+        "required": ["text"],
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": 1500},
+            "language": {"enum": TTS_LANGUAGES},
+            "style": {"type": "integer"},
+            "loop": {"type": "integer", "minimum": 0},
+            "level": {"type": "number", "minimum": -1, "maximum": 1},
+        },
+    },
     "hangup": {
         "type": "object",
         "required": ["action"],
@@ -79,7 +98,7 @@ ERROR_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: 
 class Received:
     """One authenticated request, as the stand-in saw it."""
 
-    step: str  # create_call, start_stream, stop_stream or hangup
+    step: str  # create_call, start_stream, stop_stream, start_talk or hangup
     method: str
     path: str
     body: Any
@@ -192,6 +211,10 @@ class VoiceApiStandIn:
         @app.delete("/v1/calls/<call_uuid>/stream")
         def stop_stream(call_uuid: str):
             return self._handle("stop_stream", call_uuid, lambda _: self._message("Stream stopped", call_uuid))
+
+        @app.put("/v1/calls/<call_uuid>/talk")
+        def start_talk(call_uuid: str):
+            return self._handle("start_talk", call_uuid, lambda _: self._message("Talk started", call_uuid))
 
         @app.put("/v1/calls/<call_uuid>")
         def update_call(call_uuid: str):

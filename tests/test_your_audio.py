@@ -1,0 +1,241 @@
+"""The user's own audio: AUDIO, AUDIO_LEVEL, AUDIO_LOOP, STREAM_SECONDS=auto, GREETING and
+GREETING_LANGUAGE, checked at start-up and carried into the stream request and the NCCO."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mutagen.mp3
+import pytest
+import requests
+
+from app import PROJECT_DIR, PUBLIC_DIR
+from stream_audio.settings import AUTO_GRACE_SECONDS, Settings, SettingsError
+from tests.support import write_mp3, write_wav
+from tools.app_process import user_environment
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project whose public/ holds the shipped audio plus the user's own: message.mp3 and message.wav."""
+    shutil.copytree(PUBLIC_DIR, tmp_path / "public")
+    write_mp3(tmp_path / "public" / "message.mp3", 0.6)
+    write_wav(tmp_path / "public" / "message.wav", 0.75)
+    return tmp_path
+
+
+@pytest.fixture
+def user_env(credentials) -> dict[str, str]:
+    return {
+        "VONAGE_APPLICATION_ID": "app-id",
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
+        "VONAGE_NUMBER": "447700900000",
+        "TO_NUMBER": "447700900001",
+        "BASE_URL": "https://abc123.ngrok.app",
+    }
+
+
+def problems_with(env: dict[str, str], project: Path) -> list[str]:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env, project)
+    return raised.value.problems
+
+
+# --- what start-up accepts --------------------------------------------------------------
+
+def test_the_defaults_play_the_shipped_music_until_the_hang_up_after_a_greeting_in_us_english(user_env):
+    settings = Settings.from_env(user_env)
+
+    assert settings.audio.source == "music.mp3" and settings.audio.content_type == "audio/mpeg"
+    assert settings.audio.seconds == pytest.approx(mutagen.mp3.MP3(PUBLIC_DIR / "music.mp3").info.length)
+    assert (settings.audio_level, settings.audio_loop, settings.stream_seconds) == (0, 0, 20)
+    assert settings.greeting == "<speak>Please hold to listen to some music.<break time='1s' /></speak>"
+    assert settings.greeting_language == "en-US"
+
+
+def test_a_file_is_known_by_its_content_whatever_its_name(user_env, project):
+    shutil.copy(project / "public" / "message.wav", project / "public" / "news")
+    shutil.copy(project / "public" / "message.mp3", project / "public" / "jingle.wav")
+
+    assert Settings.from_env({**user_env, "AUDIO": "news"}, project).audio.content_type == "audio/wav"
+    assert Settings.from_env({**user_env, "AUDIO": "jingle.wav"}, project).audio.content_type == "audio/mpeg"
+
+
+def test_auto_hangs_up_when_the_audio_has_played_audio_loop_times(user_env, project):
+    wav = Settings.from_env({**user_env, "AUDIO": "message.wav", "AUDIO_LOOP": "3", "STREAM_SECONDS": "auto"},
+                            project)
+    mp3 = Settings.from_env({**user_env, "AUDIO": "message.mp3", "AUDIO_LOOP": "1", "STREAM_SECONDS": "AUTO"},
+                            project)
+
+    assert wav.stream_seconds == pytest.approx(3 * 0.75 + AUTO_GRACE_SECONDS)
+    mp3_seconds = mutagen.mp3.MP3(project / "public" / "message.mp3").info.length
+    assert mp3.stream_seconds == pytest.approx(mp3_seconds + AUTO_GRACE_SECONDS)
+    assert mp3.length_timer == int(mp3.stream_seconds) + 1 + 10
+
+
+def test_an_https_url_is_passed_to_vonage_as_it_is(user_env):
+    settings = Settings.from_env({**user_env, "AUDIO": "https://cdn.example.com/news.mp3?v=2"})
+
+    assert settings.audio.is_url and settings.audio.seconds is None
+    assert settings.audio.url("https://abc123.ngrok.app") == "https://cdn.example.com/news.mp3?v=2"
+
+
+def test_a_blank_greeting_means_none_and_a_british_voice_is_accepted(user_env):
+    settings = Settings.from_env({**user_env, "GREETING": "", "GREETING_LANGUAGE": "en-GB"})
+
+    assert settings.greeting == "" and settings.greeting_language == "en-GB"
+
+
+# --- what start-up refuses, each in plain words --------------------------------------------
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"AUDIO": "missing.mp3"}, "AUDIO 'missing.mp3' cannot be read from public/ (No such file or directory)"),
+        ({"AUDIO": "notes.mp3"}, "AUDIO 'notes.mp3' is neither an MP3 nor a WAV file (judged by its content"),
+        ({"AUDIO": "8-bit.wav"}, "AUDIO '8-bit.wav' is a WAV file of 8-bit samples in format 1; the Voice API "
+                                 "streams 16-bit PCM WAV"),
+        ({"AUDIO": "tag-only.mp3"}, "AUDIO 'tag-only.mp3' starts like an MP3 or WAV file but holds no playable audio"),
+        ({"AUDIO": "../app.py"}, "AUDIO '../app.py' leads outside public/"),
+        ({"AUDIO": "/etc/passwd"}, "AUDIO '/etc/passwd' leads outside public/"),
+        ({"AUDIO": ".hidden.mp3"}, "AUDIO '.hidden.mp3' leads outside public/"),
+        ({"AUDIO": "ftp://example.com/a.mp3"}, "AUDIO 'ftp://example.com/a.mp3' is not an http(s) URL"),
+        ({"AUDIO_LEVEL": "1.5"}, "AUDIO_LEVEL '1.5' must be a number from -1 to 1"),
+        ({"AUDIO_LEVEL": "-2"}, "AUDIO_LEVEL '-2' must be a number from -1 to 1"),
+        ({"AUDIO_LEVEL": "loud"}, "AUDIO_LEVEL 'loud' must be a number from -1 to 1"),
+        ({"AUDIO_LOOP": "-1"}, "AUDIO_LOOP '-1' must be a whole number from 0 to 1000"),
+        ({"AUDIO_LOOP": "1.5"}, "AUDIO_LOOP '1.5' must be a whole number from 0 to 1000"),
+        ({"STREAM_SECONDS": "auto"}, "STREAM_SECONDS=auto cannot know when AUDIO_LOOP=0 (play until the hang-up) "
+                                     "ends: set AUDIO_LOOP to how many times to play it, or STREAM_SECONDS to a number"),
+        ({"STREAM_SECONDS": "auto", "AUDIO": "https://cdn.example.com/a.mp3", "AUDIO_LOOP": "1"},
+         "STREAM_SECONDS=auto cannot know how long a URL plays: set STREAM_SECONDS to a number of seconds"),
+        ({"STREAM_SECONDS": "auto", "AUDIO": "music.mp3", "AUDIO_LOOP": "1000"},
+         "STREAM_SECONDS=auto would play"),
+        ({"GREETING": "x" * 1501}, "GREETING is 1501 characters long; the Voice API speaks at most 1500"),
+        ({"GREETING_LANGUAGE": "english"}, "GREETING_LANGUAGE 'english' is not a language the Voice API speaks"),
+    ],
+    ids=lambda value: next(iter(value.values()))[:24] if isinstance(value, dict) else None,
+)
+def test_audio_settings_that_cannot_work_are_named_at_start_up(user_env, project, overrides, expected):
+    (project / "public" / "notes.mp3").write_text("Dear customer, ...")
+    write_wav(project / "public" / "8-bit.wav", 0.5, sample_width=1)
+    (project / "public" / "tag-only.mp3").write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00")
+    write_mp3(project / "public" / ".hidden.mp3", 0.5)
+
+    [problem] = problems_with({**user_env, **overrides}, project)
+
+    assert problem.startswith(expected)
+
+
+def test_a_bad_audio_does_not_also_blame_auto_with_a_second_guess(user_env, project):
+    problems = problems_with({**user_env, "AUDIO": "missing.mp3", "AUDIO_LOOP": "1", "STREAM_SECONDS": "auto"},
+                             project)
+
+    assert problems[0].startswith("AUDIO 'missing.mp3' cannot be read")
+    assert problems[1] == ("STREAM_SECONDS=auto needs a usable AUDIO and AUDIO_LOOP: fix those, or set "
+                           "STREAM_SECONDS to a number")
+
+
+def test_python_app_py_names_every_audio_problem_in_one_message_without_a_traceback(project, credentials):
+    for name in ("app.py", "stream_audio"):
+        source = PROJECT_DIR / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
+    (project / "public" / "notes.mp3").write_text("Dear customer, ...")
+    env = user_environment(
+        VONAGE_APPLICATION_ID="app-id", VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        VONAGE_NUMBER="447700900000", TO_NUMBER="447700900001", BASE_URL="https://abc123.ngrok.app",
+        AUDIO="notes.mp3", AUDIO_LEVEL="3", AUDIO_LOOP="0", STREAM_SECONDS="auto", GREETING_LANGUAGE="xx",
+    )
+
+    finished = subprocess.run([sys.executable, "app.py"], cwd=project, env=env, capture_output=True, text=True,
+                              timeout=30)
+
+    assert finished.returncode == 2
+    message = finished.stderr
+    assert message.startswith("Cannot start: 4 setting(s) need attention.")
+    for start in ("  - AUDIO 'notes.mp3' is neither an MP3 nor a WAV", "  - AUDIO_LEVEL '3' must be a number",
+                  "  - STREAM_SECONDS=auto needs a usable AUDIO", "  - GREETING_LANGUAGE 'xx' is not a language"):
+        assert start in message
+    assert "Traceback" not in message
+
+
+# --- the call plays it ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "content_type"), [("message.wav", "audio/wav"), ("message.mp3", "audio/mpeg")])
+def test_the_users_file_is_streamed_at_their_level_and_loop_and_served_as_what_it_is(
+    start_app, voice_api, project, name, content_type
+):
+    running = start_app(project, AUDIO=name, AUDIO_LEVEL="-0.4", AUDIO_LOOP="2", STREAM_SECONDS="1")
+    call_uuid = running.place_call()
+
+    running.vonage_sends(call_uuid, "answered")
+
+    [start] = voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    assert start.body == {"stream_url": [f"{running.url}/audio/{name}"], "loop": 2, "level": -0.4}
+    served = requests.get(start.body["stream_url"][0], timeout=5)
+    assert served.status_code == 200 and served.headers["Content-Type"] == content_type
+    assert served.content == (project / "public" / name).read_bytes()
+    assert voice_api.rejected == []
+
+
+def test_a_file_with_no_audio_name_is_served_by_its_content(start_app, project):
+    shutil.copy(project / "public" / "message.wav", project / "public" / "ceo message")
+    running = start_app(project, AUDIO="ceo message")
+
+    served = running.get("/audio/ceo%20message")
+
+    assert served.status_code == 200 and served.headers["Content-Type"] == "audio/wav"
+
+
+def test_with_auto_the_call_is_hung_up_when_the_audio_has_played_through(start_app, voice_api, project):
+    running = start_app(project, AUDIO="message.wav", AUDIO_LOOP="2", STREAM_SECONDS="auto")
+    played = 2 * 0.75 + AUTO_GRACE_SECONDS
+    call_uuid = running.place_call()
+
+    running.vonage_sends(call_uuid, "answered")
+
+    [start] = voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    [hangup] = voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=played + 3)
+    assert start.body["loop"] == 2 and "level" not in start.body  # level 0 is the Voice API's default
+    assert played <= hangup.at - start.at < played + 0.5
+
+
+def test_an_https_url_reaches_the_stream_request_unchanged(start_app, voice_api):
+    running = start_app(AUDIO="https://cdn.example.com/news.mp3", AUDIO_LOOP="1", STREAM_SECONDS="30")
+    call_uuid = running.place_call()
+
+    running.vonage_sends(call_uuid, "answered")
+
+    [start] = voice_api.wait_for("start_stream", call_uuid=call_uuid)
+    assert start.body == {"stream_url": ["https://cdn.example.com/news.mp3"], "loop": 1}
+
+
+def test_call_says_what_plays_and_for_how_long(start_app, project):
+    running = start_app(project, AUDIO="message.wav", AUDIO_LOOP="2", STREAM_SECONDS="auto")
+
+    answer = running.get("/call").json()
+
+    assert answer["audio"] == "message.wav"
+    assert answer["stream_seconds"] == pytest.approx(2 * 0.75 + AUTO_GRACE_SECONDS)
+    assert f"message.wav plays for {answer['stream_seconds']:g} s" in answer["message"]
+
+
+def test_the_greeting_is_the_users_words_in_their_language(start_app):
+    running = start_app(GREETING="Hello from Acme. Here is today's news.", GREETING_LANGUAGE="en-GB")
+
+    ncco = running.get("/audio/answer.json").json()
+
+    assert ncco[0] == {"action": "talk", "text": "Hello from Acme. Here is today's news.", "language": "en-GB",
+                       "style": 0}
+    assert ncco[1]["action"] == "stream"
+
+
+def test_a_blank_greeting_leaves_only_the_silence_that_holds_the_line(start_app):
+    running = start_app(GREETING="")
+
+    ncco = running.get("/audio/answer.json").json()
+
+    assert [action["action"] for action in ncco] == ["stream"]
