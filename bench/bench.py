@@ -39,6 +39,8 @@ STREAM_SECONDS = 15  # longer than it takes to answer 1,000 calls at that rate
 STALL_SECONDS = 2
 DRIVER_THREADS = 16
 SLOW_CLIENTS = 300
+LIMITED_BURSTS = (30, 100)  # calls answered within a second, against a Voice API enforcing 3/s and 15/s
+LIMITED_STREAM_SECONDS = 20
 
 
 # --- The stand-in, in a process of its own ------------------------------------------
@@ -55,6 +57,8 @@ def _serve_standin(control, public_pem: str, ssl_context: ssl.SSLContext) -> Non
             return
         if command == "arrivals":
             control.send([(r.step, r.call_uuid, r.at) for r in standin.received])
+        elif command == "refused":
+            control.send(len(standin.refused))
         else:
             control.send(getattr(standin, command)(*args))
 
@@ -74,6 +78,15 @@ class StandInProcess:
             self._control.send((command, args))
             return self._control.recv()
         return call
+
+    def all_arrivals(self, step: str) -> dict[str, list[float]]:
+        """When each of each call's `step` requests arrived (time.monotonic)."""
+        self._control.send(("arrivals", ()))
+        found: dict[str, list[float]] = {}
+        for arrived_step, call_uuid, at in self._control.recv():
+            if arrived_step == step:
+                found.setdefault(call_uuid, []).append(at)
+        return found
 
     def arrivals(self, step: str) -> dict[str, float]:
         """When each call's first `step` request arrived (time.monotonic)."""
@@ -100,7 +113,10 @@ class BenchedApp(AppProcess):
             connection.close()
 
     def place_call(self) -> str:
-        status, body = self.request("GET", f"/call?token={CALL_TOKEN}")
+        """GET /call, waiting as told whenever the app says the account's call-creation limit is reached."""
+        while (answer := self.request("GET", f"/call?token={CALL_TOKEN}"))[0] == 429:
+            time.sleep(1)  # the app's Retry-After
+        status, body = answer
         assert status == 200, body
         return json.loads(body)["uuid"]
 
@@ -223,6 +239,8 @@ def main() -> int:
         VONAGE_NUMBER="447700900000", TO_NUMBER="447700900001", BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
         STREAM_SECONDS=str(STREAM_SECONDS), VONAGE_API_HOST=standin.host, VONAGE_API_TIMEOUT="10",
         MAX_ACTIVE_CALLS=str(WAITING_CALLS + BURST_CALLS), CALL_TOKEN=CALL_TOKEN,
+        # The app's own speed, as for an account whose limits Vonage raised; the last section keeps to 3/s and 15/s.
+        VONAGE_CALLS_PER_SECOND="1000", VONAGE_REQUESTS_PER_SECOND="1000",
     )
     settings = Settings.from_env(env)
     rows: list[tuple[str, str, str]] = []
@@ -302,10 +320,53 @@ def main() -> int:
                      f"{p99(webhook_ms):.1f} ms"))
     finally:
         app.stop()
+    try:
+        rows += within_the_limits(standin, env, work)
+    finally:
         standin.close()
 
     print_table(rows)
     return 0
+
+
+def within_the_limits(standin: StandInProcess, env: dict[str, str], work: Path) -> list[tuple[str, str, str]]:
+    """Bursts of calls answered within a second, against a Voice API refusing what goes over 3/s and 15/s."""
+    standin.enforce_limits(3, 15)
+    env = {**env, "VONAGE_CALLS_PER_SECOND": "3", "VONAGE_REQUESTS_PER_SECOND": "15",
+           "STREAM_SECONDS": str(LIMITED_STREAM_SECONDS)}
+    rows = []
+    for count in LIMITED_BURSTS:
+        print(f"- {count} calls answered within one second, Voice API enforcing 3/s and 15/s "
+              f"(about {count // 3 + LIMITED_STREAM_SECONDS + count // 5} s) ...", flush=True)
+        app = BenchedApp(env, work / f"app-limited-{count}.log")
+        if not app.wait_until_serving():
+            raise SystemExit(f"app.py did not start:\n{app.log()}")
+        try:
+            refused_before = standin.refused()
+            calls = place_calls(app, count)
+            paced(app, calls, "answered", count)
+            wait_for(standin, "hangup", calls, LIMITED_STREAM_SECONDS + count)
+            starts, hangups = standin.all_arrivals("start_stream"), standin.all_arrivals("hangup")
+            refused = standin.refused() - refused_before
+            end_calls(app, calls)
+        finally:
+            app.stop()
+        once = sum(len(starts.get(c, [])) == 1 and len(hangups.get(c, [])) == 1 for c in calls)
+        lateness = [hangups[c][0] - starts[c][0] - LIMITED_STREAM_SECONDS for c in calls if c in hangups and c in starts]
+        # Each ending is two requests (stop, hang-up) at 15 a second: the last of `count` endings
+        # can come no sooner than 2 x count / 15 s after the first is due.
+        least = 2 * count / 15
+        ending_span = max(h[0] for h in hangups.values() if h) - min(s[0] for s in starts.values()) - LIMITED_STREAM_SECONDS
+        rows += [
+            (f"{count} calls under the limits: one stream start and one hang-up each", f"{count}/{count}",
+             f"{once}/{count}"),
+            (f"{count} calls under the limits: requests Vonage refused (429)", "0", str(refused)),
+            (f"{count} calls under the limits: hang-up lateness, min-max", "-",
+             f"{min(lateness):.2f}-{max(lateness):.2f} s"),
+            (f"{count} calls under the limits: first due to last hang-up, vs {least:.1f} s the rate allows",
+             f"< {least * 1.1:.1f} s", f"{ending_span:.1f} s ({ending_span / least - 1:+.0%})"),
+        ]
+    return rows
 
 
 def missing(calls: list[str], arrived: dict[str, float]) -> str:
