@@ -62,10 +62,10 @@ def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR
     if signed_events is None:
         log.warning(
             "VONAGE_SIGNATURE_SECRET is not set, so events are NOT verified: anyone who finds BASE_URL can post "
-            "fake ones, such as an `answered` that starts the music on a call still ringing, or a `completed` for a "
-            "call still in progress, which cancels its pending hang-up. The app acts only on calls it placed, and "
-            "Vonage ends each call %d s after it is answered whatever happens. Set "
-            "VONAGE_SIGNATURE_SECRET (dashboard, Settings) so that only Vonage's own events count.",
+            "fake ones, such as an `answered` that starts the music on a call still ringing. The app acts only on "
+            "calls it placed, asks the Voice API before a final status ends a call in progress (so a forged "
+            "`completed` cannot cancel a hang-up), and Vonage ends each call %d s after it is answered whatever "
+            "happens. Set VONAGE_SIGNATURE_SECRET (dashboard, Settings) so that only Vonage's own events count.",
             settings.length_timer,
         )
 

@@ -331,6 +331,7 @@ def main() -> int:
 
 def within_the_limits(standin: StandInProcess, env: dict[str, str], work: Path) -> list[tuple[str, str, str]]:
     """Bursts of calls answered within a second, against a Voice API refusing what goes over 3/s and 15/s."""
+    standin.behave()
     standin.enforce_limits(3, 15)
     env = {**env, "VONAGE_CALLS_PER_SECOND": "3", "VONAGE_REQUESTS_PER_SECOND": "15",
            "STREAM_SECONDS": str(LIMITED_STREAM_SECONDS)}
@@ -351,20 +352,23 @@ def within_the_limits(standin: StandInProcess, env: dict[str, str], work: Path) 
             end_calls(app, calls)
         finally:
             app.stop()
-        once = sum(len(starts.get(c, [])) == 1 and len(hangups.get(c, [])) == 1 for c in calls)
+        started = sum(len(starts.get(c, [])) == 1 for c in calls)
+        hung_up_once = sum(len(hangups.get(c, [])) == 1 for c in calls)
         lateness = [hangups[c][0] - starts[c][0] - LIMITED_STREAM_SECONDS for c in calls if c in hangups and c in starts]
         # Each ending is two requests (stop, hang-up) at 15 a second: the last of `count` endings
         # can come no sooner than 2 x count / 15 s after the first is due.
         least = 2 * count / 15
-        ending_span = max(h[0] for h in hangups.values() if h) - min(s[0] for s in starts.values()) - LIMITED_STREAM_SECONDS
+        ending_span = (max(hangups[c][0] for c in calls if c in hangups) - min(starts[c][0] for c in calls if c in starts)
+                       - LIMITED_STREAM_SECONDS)
         rows += [
-            (f"{count} calls under the limits: one stream start and one hang-up each", f"{count}/{count}",
-             f"{once}/{count}"),
+            (f"{count} calls under the limits: hung up once each", f"{count}/{count}", f"{hung_up_once}/{count}"),
+            (f"{count} calls under the limits: music started (too late for the rest: hung up)", "-",
+             f"{started}/{count}"),
             (f"{count} calls under the limits: requests Vonage refused (429)", "0", str(refused)),
             (f"{count} calls under the limits: hang-up lateness, min-max", "-",
              f"{min(lateness):.2f}-{max(lateness):.2f} s"),
             (f"{count} calls under the limits: first due to last hang-up, vs {least:.1f} s the rate allows",
-             f"< {least * 1.1:.1f} s", f"{ending_span:.1f} s ({ending_span / least - 1:+.0%})"),
+             f"< {least * 1.1:.1f} s", f"{ending_span:.1f} s"),
         ]
     return rows
 

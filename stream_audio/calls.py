@@ -7,6 +7,7 @@ hung up -> ended. Where each Voice API request is sent:
   CallFlow._stop_music       DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later (_time_up)
   CallFlow._hang_up          PUT /v1/calls/{uuid} hangup    right after
   CallFlow._say              PUT /v1/calls/{uuid}/talk      when the user says something into the call
+  CallFlow._confirm_ended    GET /v1/calls/{uuid}           an unsigned final event for a call in progress
 Every request but the first waits its turn in the pacer (pacer.py), hang-ups first.
 """
 
@@ -21,14 +22,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone, TtsStreamOptions, Voice
+from vonage_voice import AudioStreamOptions, CallInfo, CreateCallRequest, Phone, ToPhone, TtsStreamOptions, Voice
 
 from stream_audio.deadlines import Deadlines
 from stream_audio.pacer import Pacer, Priority
 from stream_audio.public_url import NoPublicUrl, PublicUrl
 from stream_audio.settings import CALL_MARGIN_SECONDS, Settings
 from stream_audio.voice_api import VOICE_API_ERRORS, explain, is_gone, is_transient, nothing_was_created
-from stream_audio.webhooks import VoiceEvent
+from stream_audio.webhooks import VoiceEvent, shown
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ CREATE_ATTEMPTS = 3
 # Music started later than this after `answered` would be cut off by length_timer
 # before STREAM_SECONDS are up, so the call is hung up instead.
 LATEST_MUSIC_START_SECONDS = CALL_MARGIN_SECONDS / 2
+# Checks of unsigned final events at once, at most: forged ones cannot take more of the
+# account's requests than this. One not checked is ignored, which is safe: the call is hung
+# up on time, and a hang-up to a call already over is answered 404.
+MOST_CONFIRMATIONS = 3
 # How long shutdown waits for its hang-ups; Vonage's length_timer ends any it missed.
 SHUTDOWN_SECONDS = 5
 
@@ -70,6 +75,7 @@ class Call:
     hangup: sched.Event | None = None  # when time is up, or the next try at a request
     expiry: sched.Event | None = None
     hanging_up_now: bool = False  # a hang-up request is on its way: never send a second
+    confirming_end: bool = False  # an unsigned final event is being checked with the Voice API
     base_url: str = ""  # the public URL it was placed with: its answer NCCO and audio use it
 
     @property
@@ -260,16 +266,64 @@ class CallFlow:
             self._pacer.submit(Priority.START_MUSIC, self._start_music, call)
         elif status == "answered":
             log.info("call %s: repeated answered event; the music is already arranged, nothing sent", call.uuid)
+        elif (status in FINAL_STATUSES and call.in_progress and not call.hanging_up_now
+              and not self._settings.signature_secret):
+            # Anyone who finds BASE_URL could have sent it; ending the call's record on its word
+            # would drop the hang-up and free a MAX_ACTIVE_CALLS slot, so the Voice API is asked
+            # first. Once the app's own hang-up is on its way, the ending is the app's doing.
+            if call.confirming_end:
+                log.info("call %s: unsigned %s event; already asking the Voice API", call.uuid, status)
+            elif sum(c.confirming_end for c in self._calls.values()) >= MOST_CONFIRMATIONS:
+                log.warning("call %s: ignored an unsigned %s event: %d others are being checked; the call is still "
+                            "hung up on time", call.uuid, status, MOST_CONFIRMATIONS)
+            else:
+                call.confirming_end = True
+                log.info("call %s: unsigned %s event; asking the Voice API before acting on it", call.uuid, status)
+                self._pacer.submit(Priority.CONFIRM_END, self._confirm_ended, call, event)
         elif status in FINAL_STATUSES:
-            pending = self._end(call)
-            log.info(
-                "call %s: %s%s; %s", call.uuid, status, _billing(event),
-                "pending hang-up cancelled, nothing more sent" if pending else "nothing more to send",
-            )
+            self._finish(call, event)
         else:
             if status == "ringing" and call.state is CallState.PLACED:
                 call.state = CallState.RINGING
             log.info("call %s: %s", call.uuid, status)
+
+    def _finish(self, call: Call, event: VoiceEvent) -> None:
+        """Vonage says the call is over (the lock is held)."""
+        pending = self._end(call)
+        log.info(
+            "call %s: %s%s; %s", call.uuid, event.status, _billing(event),
+            "pending hang-up cancelled, nothing more sent" if pending else "nothing more to send",
+        )
+
+    def _confirm_ended(self, call: Call, event: VoiceEvent, attempt: int = 1) -> None:
+        with self._lock:
+            if call.state is CallState.ENDED:
+                return
+            retry_in = self._retry_in(attempt, self._ended_by_vonage_at(call))
+        found: CallInfo | None = None
+        with self._voice_api_request(call, _step("GET call", attempt), gone_is_fine=True, retry_in=retry_in) as outcome:
+            found = self._voice.get_call(call.uuid)
+        with self._changed:
+            if call.state is CallState.ENDED:
+                return
+            if outcome.error is None and (found is None or found.status in FINAL_STATUSES):
+                self._finish(call, event)  # a 404 (found is None) too: no such call is going on
+            elif outcome.error is None:
+                call.confirming_end = False
+                log.warning(
+                    "call %s: ignored a %s event that the Voice API contradicts: the call is %s. Unsigned events "
+                    "can be forged; set VONAGE_SIGNATURE_SECRET so that only Vonage's count.",
+                    call.uuid, event.status, shown(found.status),
+                )
+            elif is_transient(outcome.error) and retry_in is not None:
+                self._deadlines.schedule(
+                    retry_in, self._pacer.submit, Priority.CONFIRM_END, self._confirm_ended, call, event, attempt + 1,
+                )
+            else:
+                call.confirming_end = False
+                log.error("call %s: could not confirm the %s event, so the call is still treated as in progress; "
+                          "a hang-up to a call already over is answered 404 and harms nothing", call.uuid, event.status)
+            self._changed.notify_all()
 
     def _end(self, call: Call) -> bool:
         """Vonage says the call is over: forget it (the lock is held); True if a hang-up was pending."""
@@ -360,10 +414,7 @@ class CallFlow:
             if call.state is not CallState.HANGING_UP or call.hanging_up_now:
                 return  # ended while this waited, or hung up by a copy of this queued at shutdown
             call.hanging_up_now = True
-            # Vonage's length_timer ends the call by then anyway.
-            pointless_after = (call.answered_at + s.length_timer if call.answered_at is not None
-                               else call.placed_at + s.longest_call)
-            retry_in = self._retry_in(attempt, pointless_after)
+            retry_in = self._retry_in(attempt, self._ended_by_vonage_at(call))
         with self._voice_api_request(call, _step("PUT hangup", attempt), gone_is_fine=True, retry_in=retry_in) as outcome:
             self._voice.hangup(call.uuid)
         with self._changed:
@@ -386,6 +437,12 @@ class CallFlow:
                    else "retrying cannot change this answer")
             log.error("call %s: gave up hanging up (%s); Vonage's length_timer ends the call %d s after it was "
                       "answered", call.uuid, why, s.length_timer)
+
+    def _ended_by_vonage_at(self, call: Call) -> float:
+        """When Vonage's own timers end the call whatever the app does (the lock is held)."""
+        if call.answered_at is not None:
+            return call.answered_at + self._settings.length_timer
+        return call.placed_at + self._settings.longest_call
 
     def _retry_in(self, attempt: int, pointless_after: float) -> float | None:
         """The pause before the next try, or None if that try would come too late (or never)."""

@@ -28,9 +28,11 @@ class Priority(enum.IntEnum):
     """Which queued request goes first: a call left up costs money, a late tune only disappoints."""
 
     HANG_UP = 0
-    STOP_MUSIC = 1
-    START_MUSIC = 2
-    OTHER = 3
+    # Checking an unsigned final event: a callee who hung up gets no stop sent to a dead call.
+    CONFIRM_END = 1
+    STOP_MUSIC = 2
+    START_MUSIC = 3
+    OTHER = 4
 
 
 class RollingWindow:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from app import PROJECT_DIR
-from tests.support import API_KEY, API_SECRET, APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, RunningApp, RunningProcess
+from tests.support import (
+    API_KEY, API_SECRET, APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, Account, RunningApp, RunningProcess,
+)
 from tools.app_process import free_port, user_environment
 from tools.application_api_standin import ApplicationApiStandIn
 from tools.credentials import ThrowAwayCredentials, throwaway_credentials
@@ -23,6 +25,12 @@ from tools.voice_api_standin import VoiceApiStandIn
 @pytest.fixture(autouse=True)
 def info_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+
+
+@pytest.fixture
+def account() -> Account:
+    """The call logic on a fake clock, with a fake Voice API: for the fast tests."""
+    return Account()
 
 
 @pytest.fixture(scope="session")

@@ -22,15 +22,19 @@ from typing import Any
 import pytest
 import requests
 from vonage_http_client import AuthenticationError, HttpRequestError, NotFoundError, RateLimitedError, ServerError
-from vonage_voice import CreateCallResponse
+from vonage_voice import CallInfo, CreateCallResponse, Phone
 from waitress import wasyncore
 
 from app import PROJECT_DIR, create_app
-from stream_audio.pacer import Pacer
+from stream_audio.audio import Audio
+from stream_audio.calls import CallFlow
+from stream_audio.pacer import WINDOW_SECONDS, Pacer
 from stream_audio.server import listen, make_server
 from stream_audio.settings import ALL_NAMES, Settings
+from stream_audio.webhooks import read_event
 from tools import make_audio
 from tools.app_process import AppProcess
+from tools.voice_api_standin import VoiceApiStandIn
 from tools.webhook_events import event_request, signed_headers, vonage_event
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -40,6 +44,7 @@ SIGNATURE_SECRET = "sig-secret-0123456789abcdefghijklmnopqrstuv"
 API_KEY = "abcd1234"
 API_SECRET = "api-s3cr3t-0123456789"
 APP_LOGGERS = ("app", "__main__", "stream_audio")
+STREAM_SECONDS = 20  # in the fast tests' Account
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -113,6 +118,13 @@ class RunningApp:
     def post_event(self, body: bytes, headers: dict[str, str]) -> requests.Response:
         return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=10)
 
+    def callee_hangs_up(self, voice_api: VoiceApiStandIn, call_uuid: str, status: str = "completed") -> None:
+        """The call ends on Vonage's side and Vonage says so; returns once the app has let the call go
+        (without a signature secret, after the app has checked with the Voice API)."""
+        voice_api.callee_hangs_up(call_uuid, status)
+        assert self.vonage_sends(call_uuid, status).status_code == 204
+        wait_until(lambda: self.calls.state_of(call_uuid) is None, 5, f"the app letting call {call_uuid} go")
+
     def close(self) -> None:
         if self._thread.is_alive():
             # Waitress's loop ends once it watches no socket; closing them from its own
@@ -144,6 +156,12 @@ class RunningProcess(AppProcess):
 
     def vonage_sends(self, call_uuid: str, status: str, secret: str = "") -> requests.Response:
         return post_event(self.url, call_uuid, status, secret)
+
+    def callee_hangs_up(self, voice_api: VoiceApiStandIn, call_uuid: str, status: str = "completed") -> None:
+        """The call ends on Vonage's side and Vonage says so; returns once the app has logged it."""
+        voice_api.callee_hangs_up(call_uuid, status)
+        assert self.vonage_sends(call_uuid, status).status_code == 204
+        self.wait_for_log(f"call {call_uuid}: {status};")
 
 
 # --- fakes for the fast tests of the call logic: no sockets, no sleeps --------------------
@@ -206,6 +224,7 @@ class FakeVoice:
     sent: list[tuple[float, str, str]] = field(default_factory=list)  # (when, request, call uuid)
     failures: dict[str, list[Exception]] = field(default_factory=dict)  # next errors, per request
     created: int = 0
+    ended: dict[str, str] = field(default_factory=dict)  # call uuid -> final status, once the callee hung up
 
     def _send(self, name: str, call_uuid: str) -> None:
         self.sent.append((self.clock(), name, call_uuid))
@@ -231,6 +250,12 @@ class FakeVoice:
     def hangup(self, call_uuid: str) -> None:
         self._send("hangup", call_uuid)
 
+    def get_call(self, call_uuid: str) -> CallInfo:
+        self._send("get_call", call_uuid)
+        return CallInfo(uuid=call_uuid, conversation_uuid=f"CON-{call_uuid}", to=Phone(number=TO_NUMBER),
+                        status=self.ended.get(call_uuid, "answered"), direction="outbound",
+                        **{"from": Phone(number=VONAGE_NUMBER), "_links": {"self": {"href": f"/calls/{call_uuid}"}}})
+
 
 def run_for(seconds: float, clock: FakeClock, deadlines: FakeDeadlines, pacer: Pacer) -> None:
     """`seconds` of the app's life on the fake clock: the pacer's queued work done as its workers
@@ -242,6 +267,44 @@ def run_for(seconds: float, clock: FakeClock, deadlines: FakeDeadlines, pacer: P
             pacer.run(*ready)
         elif not deadlines.run_next(min(until, clock.now + ready) if ready else until) and clock.now >= until:
             return
+
+
+class Account:
+    """The app's call logic and a fake Voice API, on one fake clock."""
+
+    def __init__(self, **settings) -> None:
+        self.settings = Settings(
+            application_id="app-id", private_key="", vonage_number=VONAGE_NUMBER, to_number=TO_NUMBER,
+            audio=Audio("music.mp3", "audio/mpeg", 20.0), base_url="https://example.test",
+            stream_seconds=STREAM_SECONDS, **{"max_active_calls": 1000, **settings},
+        )
+        self.clock = FakeClock()
+        self.deadlines = FakeDeadlines(self.clock)
+        self.pacer = Pacer(self.settings.calls_per_second, self.settings.requests_per_second, workers=0,
+                           clock=self.clock)
+        self.voice = FakeVoice(self.clock)
+        self.calls = CallFlow(self.settings, self.voice, self.deadlines, self.pacer, clock=self.clock)
+
+    def place_calls(self, count: int) -> list[str]:
+        placed = []
+        for _ in range(count):
+            placed.append(self.calls.place_call())
+            if len(placed) % self.settings.calls_per_second == 0:
+                self.run_for(WINDOW_SECONDS)
+        return placed
+
+    def vonage_says(self, call_uuid: str, status: str, **fields: str) -> None:
+        self.calls.on_event(read_event({"uuid": call_uuid, "status": status, **fields}))
+
+    def run_for(self, seconds: float) -> None:
+        run_for(seconds, self.clock, self.deadlines, self.pacer)
+
+    def sent(self, request: str) -> list[tuple[float, str, str]]:
+        return [sent for sent in self.voice.sent if sent[1] == request]
+
+    def busiest_second(self, requests: set[str]) -> int:
+        times = [when for when, name, _ in self.voice.sent if name in requests]
+        return max((sum(start <= t < start + 1 for t in times) for start in times), default=0)
 
 
 def copy_of_the_project(folder: Path) -> Path:

@@ -57,7 +57,7 @@ def test_a_call_beyond_max_active_calls_gets_a_429_until_one_ends(start_app, voi
     assert refused.status_code == 429
     assert "MAX_ACTIVE_CALLS" in refused.json()["error"]
     assert len(voice_api.sent("create_call")) == 2
-    running.vonage_sends(first, "completed")
+    running.callee_hangs_up(voice_api, first)
     running.place_call()
 
 

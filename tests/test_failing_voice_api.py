@@ -183,7 +183,7 @@ def test_a_callee_who_hangs_up_between_retries_ends_them(app, voice_api, caplog)
     app.vonage_sends(call_uuid, "answered")
     wait_for_log(caplog, f"call {call_uuid}: PUT hangup failed", timeout=STREAM_SECONDS + 2)
 
-    app.vonage_sends(call_uuid, "completed")
+    app.callee_hangs_up(voice_api, call_uuid)
     time.sleep(1.0)
 
     assert len(voice_api.sent("hangup", call_uuid)) == 1

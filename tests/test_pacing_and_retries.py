@@ -6,56 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from stream_audio.audio import Audio
-from stream_audio.calls import LATEST_MUSIC_START_SECONDS, CallFlow, CallNotPlaced, CallState
+from stream_audio.calls import LATEST_MUSIC_START_SECONDS, CallNotPlaced, CallState
 from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
-from stream_audio.settings import Settings
-from stream_audio.webhooks import read_event
-from tests.support import FakeClock, FakeDeadlines, FakeVoice, http_error, run_for
-
-STREAM_SECONDS = 20
-
-
-class Account:
-    """The app's call logic and a fake Voice API, on one fake clock."""
-
-    def __init__(self, **settings) -> None:
-        self.settings = Settings(
-            application_id="app-id", private_key="", vonage_number="447700900000", to_number="447700900001",
-            audio=Audio("music.mp3", "audio/mpeg", 20.0), base_url="https://example.test", stream_seconds=STREAM_SECONDS, max_active_calls=1000, **settings,
-        )
-        self.clock = FakeClock()
-        self.deadlines = FakeDeadlines(self.clock)
-        self.pacer = Pacer(self.settings.calls_per_second, self.settings.requests_per_second, workers=0,
-                           clock=self.clock)
-        self.voice = FakeVoice(self.clock)
-        self.calls = CallFlow(self.settings, self.voice, self.deadlines, self.pacer, clock=self.clock)
-
-    def place_calls(self, count: int) -> list[str]:
-        placed = []
-        for _ in range(count):
-            placed.append(self.calls.place_call())
-            if len(placed) % self.settings.calls_per_second == 0:
-                self.run_for(WINDOW_SECONDS)
-        return placed
-
-    def vonage_says(self, call_uuid: str, status: str, **fields: str) -> None:
-        self.calls.on_event(read_event({"uuid": call_uuid, "status": status, **fields}))
-
-    def run_for(self, seconds: float) -> None:
-        run_for(seconds, self.clock, self.deadlines, self.pacer)
-
-    def sent(self, request: str) -> list[tuple[float, str, str]]:
-        return [sent for sent in self.voice.sent if sent[1] == request]
-
-    def busiest_second(self, requests: set[str]) -> int:
-        times = [when for when, name, _ in self.voice.sent if name in requests]
-        return max((sum(start <= t < start + 1 for t in times) for start in times), default=0)
-
-
-@pytest.fixture
-def account() -> Account:
-    return Account()
+from tests.support import STREAM_SECONDS, FakeClock, FakeDeadlines, http_error, run_for
 
 
 # --- the pacer on its own -----------------------------------------------------------
@@ -230,16 +183,3 @@ def test_a_create_call_refused_with_429_is_sent_again_but_one_that_timed_out_is_
         account.calls.place_call()
     assert not_placed.value.status == 504
     assert len(account.sent("create_call")) == 3  # one more: a call that may exist is not rung twice
-
-
-def test_a_callee_who_hangs_up_while_the_stop_waits_in_the_queue_gets_no_stop_and_no_hang_up(account):
-    [call_uuid] = account.place_calls(1)
-    account.vonage_says(call_uuid, "answered")
-    account.run_for(1)
-    account.deadlines.run_next(account.clock() + STREAM_SECONDS)  # time is up: the stop is queued
-
-    account.vonage_says(call_uuid, "completed", duration="21", price="0.0042")
-    account.run_for(5)
-
-    assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream"]
-    assert account.calls.state_of(call_uuid) is None

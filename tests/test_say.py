@@ -137,8 +137,7 @@ def test_a_call_still_ringing_gets_a_409_and_nothing_is_sent(start_app, voice_ap
 
 def test_a_call_that_has_ended_or_was_never_placed_gets_a_409(answered, voice_api):
     running, call_uuid = answered
-    voice_api.callee_hangs_up(call_uuid)
-    running.vonage_sends(call_uuid, "completed")
+    running.callee_hangs_up(voice_api, call_uuid)
 
     ended = say(running, call_uuid, json={"text": WORDS})
     stranger = say(running, "no-such-call\n2026-01-01 INFO forged", json={"text": WORDS})

@@ -19,7 +19,7 @@ def test_shutting_down_stops_the_music_and_hangs_up_every_call_in_progress(start
     for call_uuid in playing + [finished]:
         running.vonage_sends(call_uuid, "answered")
         wait_for_log(caplog, f"call {call_uuid}: hang-up in 30 s")
-    running.vonage_sends(finished, "completed")
+    running.callee_hangs_up(voice_api, finished)
 
     running.close()
 
@@ -35,7 +35,7 @@ def test_shutting_down_with_nothing_in_progress_sends_nothing_and_leaves_no_thre
     call_uuid = running.place_call()
     running.vonage_sends(call_uuid, "answered")
     wait_for_log(caplog, f"call {call_uuid}: hang-up in 30 s")
-    running.vonage_sends(call_uuid, "completed")
+    running.callee_hangs_up(voice_api, call_uuid)
 
     started = time.monotonic()
     running.close()

@@ -138,6 +138,7 @@ class LikeVonage:
         if call.ended.wait(self._ring_seconds):
             return
         statuses = ["started", "ringing", "answered"]
+        self._standin.callee_answers(call.uuid)
         self.timeline.add("vonage", f"-> app  event {' / '.join(statuses)}")
         for status in statuses:
             self._post_event(call, status)

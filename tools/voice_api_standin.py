@@ -1,7 +1,7 @@
 """A local stand-in for the Vonage Voice API: real HTTPS on loopback.
 
-It answers the five requests this app makes as the Voice API reference says
-(201 for a new call, 200 for stream start and stop and for talk, 204 for a hang-up), checks
+It answers the requests this app makes as the Voice API reference says (201 for a
+new call, 200 for a call's details, for stream start and stop and for talk, 204 for a hang-up), checks
 the RS256 JWT on every request against the application's public key, checks
 each body against the reference's request schema, and records what it was sent.
 Tests make it fail on demand: any status, a stall, a body that is not JSON, or a
@@ -98,7 +98,7 @@ ERROR_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: 
 class Received:
     """One authenticated request, as the stand-in saw it."""
 
-    step: str  # create_call, start_stream, stop_stream, start_talk or hangup
+    step: str  # create_call, get_call, start_stream, stop_stream, start_talk or hangup
     method: str
     path: str
     body: Any
@@ -133,6 +133,8 @@ class VoiceApiStandIn:
         self._limits: dict[str, int] = {}
         self._arrivals: dict[str, deque[float]] = {"create_call": deque(), "other": deque()}
         self.conversation_of: dict[str, str] = {}  # call uuid -> its conversation uuid
+        self._created: dict[str, dict] = {}  # call uuid -> the request that created it
+        self._status: dict[str, str] = {}  # call uuid -> its status, as GET /v1/calls/{uuid} tells it
         self.refused: list[Received] = []  # requests answered 429 for going over the limits
         self._changed = threading.Condition()
         self._closing = threading.Event()
@@ -161,10 +163,16 @@ class VoiceApiStandIn:
     def behave(self) -> None:
         self._troubles.clear()
 
-    def callee_hangs_up(self, call_uuid: str) -> None:
-        """The call ends on Vonage's side: later requests for it answer 404."""
+    def callee_hangs_up(self, call_uuid: str, status: str = "completed") -> None:
+        """The call ends on Vonage's side with `status`: later requests for it answer 404."""
         with self._changed:
             self._live_calls.discard(call_uuid)
+            self._status[call_uuid] = status
+
+    def callee_answers(self, call_uuid: str) -> None:
+        """The callee picks up: the call's details say so from now on."""
+        with self._changed:
+            self._status[call_uuid] = "answered"
 
     def sent(self, step: str, call_uuid: str | None = None) -> list[Received]:
         with self._changed:
@@ -203,6 +211,10 @@ class VoiceApiStandIn:
         @app.post("/v1/calls")
         def create_call():
             return self._handle("create_call", None, self._new_call)
+
+        @app.get("/v1/calls/<call_uuid>")
+        def get_call(call_uuid: str):
+            return self._handle("get_call", call_uuid, lambda _: self._call_details(call_uuid))
 
         @app.put("/v1/calls/<call_uuid>/stream")
         def start_stream(call_uuid: str):
@@ -253,7 +265,8 @@ class VoiceApiStandIn:
             return Response(trouble.raw_body, status=trouble.status or 200, content_type="text/html")
         if trouble.status:
             return self._error(trouble.status, "Failure requested by the test")
-        if call_uuid is not None and call_uuid not in self._live_calls:
+        # An ended call's details can still be read; nothing else can be done to it.
+        if call_uuid is not None and call_uuid not in self._live_calls and step != "get_call":
             return self._error(404, f"Call {call_uuid} is not in progress")
         return answer(body)
 
@@ -296,10 +309,33 @@ class VoiceApiStandIn:
         with self._changed:
             self._live_calls.add(call_uuid)
             self.conversation_of[call_uuid] = conversation_uuid
+            self._created[call_uuid] = body
+            self._status[call_uuid] = "started"
         if self._vonage is not None:
             self._vonage.call_created(call_uuid, body)
         return jsonify(uuid=call_uuid, status="started", direction="outbound",
                        conversation_uuid=conversation_uuid), 201
+
+    def _call_details(self, call_uuid: str) -> tuple:
+        """GetCallResponse, with the billing fields Vonage adds once the call has ended."""
+        with self._changed:
+            if call_uuid not in self._created:
+                return self._error(404, f"Call {call_uuid} was not found")
+            created, status = self._created[call_uuid], self._status[call_uuid]
+        details = {
+            "_links": {"self": {"href": f"/calls/{call_uuid}"}},
+            "uuid": call_uuid,
+            "conversation_uuid": self.conversation_of[call_uuid],
+            "to": created["to"][0],
+            "from": created.get("from", {"type": "phone", "number": "unknown"}),
+            "status": status,
+            "direction": "outbound",
+            "network": "23410",
+        }
+        if status == "completed":
+            details |= {"rate": "0.01200000", "price": "0.00400000", "duration": "20",
+                        "start_time": "2026-11-25 12:00:00", "end_time": "2026-11-25 12:00:20"}
+        return jsonify(details), 200
 
     def _start_stream(self, call_uuid: str, body: Any) -> tuple:
         if self._vonage is not None:
