@@ -4,8 +4,9 @@ The routes read in the order a call lives:
   GET  /call               ring TO_NUMBER from VONAGE_NUMBER           (calls.CallFlow.place_call)
   GET  /audio/answer.json  Vonage asks what to do: GREETING, then silence that holds the line
   GET  /audio/<file>       Vonage fetches the silence and AUDIO
-  POST /webhooks/events    `answered` starts AUDIO (calls.CallFlow._start_music); STREAM_SECONDS
-                           later (_time_up) the app stops it (_stop_music) and hangs up (_hang_up)
+  POST /webhooks/events    `answered` starts AUDIO (voice_requests.CallRequests._start_music);
+                           STREAM_SECONDS later (_time_up) the app stops it (_stop_music) and
+                           hangs up (_hang_up)
   POST /calls/<uuid>/say   the user's words spoken into the answered call (calls.CallFlow.say)
 """
 
@@ -23,7 +24,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from stream_audio.access import CallToken, from_this_site
 from stream_audio.account_setup import run_setup
-from stream_audio.calls import CallFlow, CallNotPlaced, CannotSay
+from stream_audio.calls import CallFlow, CannotSay
+from stream_audio.voice_requests import CallNotPlaced
 from stream_audio.public_url import NoPublicUrl, PublicUrl
 from stream_audio.say import text_to_say
 from stream_audio.server import listen, serve

@@ -1,96 +1,36 @@
-"""The calls this app placed, each one's state, and what the app sends as events arrive.
+"""The calls this app placed, and what the app does as Vonage's events arrive.
 
-A call's life: placed -> ringing -> answered -> streaming (the music) -> hanging up ->
-hung up -> ended. Where each Voice API request is sent:
-  CallFlow.place_call        POST /v1/calls                 ring TO_NUMBER
-  CallFlow._start_music      PUT /v1/calls/{uuid}/stream    on `answered`
-  CallFlow._stop_music       DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later (_time_up)
-  CallFlow._hang_up          PUT /v1/calls/{uuid} hangup    right after
-  CallFlow._say              PUT /v1/calls/{uuid}/talk      when the user says something into the call
+A call's life (call_state.py): placed -> ringing -> answered -> streaming (the music) ->
+hanging up -> hung up -> ended. CallFlow keeps the table of calls and decides; the Voice API
+requests it queues are in voice_requests.py, except one made here:
   CallFlow._confirm_ended    GET /v1/calls/{uuid}           an unsigned final event for a call in progress
-Every request but the first waits its turn in the pacer (pacer.py), hang-ups first.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-import sched
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 
-from vonage_voice import AudioStreamOptions, CallInfo, CreateCallRequest, Phone, ToPhone, TtsStreamOptions, Voice
+from vonage_voice import CallInfo, Voice
 
+from stream_audio.call_state import FINAL_STATUSES, KNOWN_STATUSES, Call, CallState
 from stream_audio.deadlines import Deadlines
 from stream_audio.pacer import Pacer, Priority
 from stream_audio.public_url import NoPublicUrl, PublicUrl
-from stream_audio.settings import CALL_MARGIN_SECONDS, Settings
-from stream_audio.voice_api import VOICE_API_ERRORS, explain, is_gone, is_transient, nothing_was_created
+from stream_audio.settings import Settings
+from stream_audio.voice_api import is_transient
+from stream_audio.voice_requests import CallNotPlaced, CallRequests, numbered
 from stream_audio.webhooks import VoiceEvent, shown
 
 log = logging.getLogger(__name__)
 
-FINAL_STATUSES = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
-KNOWN_STATUSES = FINAL_STATUSES | {"started", "ringing", "answered", "human", "machine"}
-
-# A transient failure (429, 5xx, timeout, no connection) is retried after 0.5 s, 1 s,
-# 2 s, ... for as long as the request still has a point.
-FIRST_RETRY_SECONDS = 0.5
-# /call waits this long for the account's call-creation limit to make room, and tries
-# POST /v1/calls at most this often: a person is waiting for the answer.
-CREATE_WAIT_SECONDS = 1.0
-CREATE_ATTEMPTS = 3
-# Music started later than this after `answered` would be cut off by length_timer
-# before STREAM_SECONDS are up, so the call is hung up instead.
-LATEST_MUSIC_START_SECONDS = CALL_MARGIN_SECONDS / 2
 # Checks of unsigned final events at once, at most: forged ones cannot take more of the
 # account's requests than this. One not checked is ignored, which is safe: the call is hung
 # up on time, and a hang-up to a call already over is answered 404.
 MOST_CONFIRMATIONS = 3
 # How long shutdown waits for its hang-ups; Vonage's length_timer ends any it missed.
 SHUTDOWN_SECONDS = 5
-
-
-class CallState(enum.Enum):
-    PLACED = "placed"
-    RINGING = "ringing"
-    ANSWERED = "answered"  # the music is being started
-    STREAMING = "streaming"  # the music is playing; the hang-up is scheduled
-    HANGING_UP = "hanging up"
-    HUNG_UP = "hung up"  # by this app; the final event is on its way
-    LEFT_TO_LENGTH_TIMER = "left to length_timer"  # the app gave up hanging up; Vonage ends the call
-    ENDED = "ended"  # Vonage reported a final status, or the call outlived longest_call
-
-
-@dataclass(eq=False)
-class Call:
-    uuid: str
-    conversation_uuid: str = ""
-    placed_at: float = 0.0
-    state: CallState = CallState.PLACED
-    answered_at: float | None = None
-    hangup: sched.Event | None = None  # when time is up, or the next try at a request
-    expiry: sched.Event | None = None
-    hanging_up_now: bool = False  # a hang-up request is on its way: never send a second
-    confirming_end: bool = False  # an unsigned final event is being checked with the Voice API
-    base_url: str = ""  # the public URL it was placed with: its answer NCCO and audio use it
-
-    @property
-    def in_progress(self) -> bool:
-        return self.state not in (CallState.HUNG_UP, CallState.LEFT_TO_LENGTH_TIMER, CallState.ENDED)
-
-
-class CallNotPlaced(Exception):
-    """The Voice API did not create the call: the HTTP status for whoever asked, and why."""
-
-    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.retry_after = retry_after
 
 
 class CannotSay(Exception):
@@ -102,14 +42,7 @@ class CannotSay(Exception):
         self.reason = reason
 
 
-@dataclass
-class Outcome:
-    """How one Voice API request went: `error` is None when it succeeded (or the call was gone)."""
-
-    error: Exception | None = None
-
-
-class CallFlow:
+class CallFlow(CallRequests):
     """The calls this app placed, and what it does for each as events arrive.
 
     Webhook requests only update this table and queue Voice API work in the pacer,
@@ -121,18 +54,11 @@ class CallFlow:
         self, settings: Settings, voice: Voice, deadlines: Deadlines | None = None, pacer: Pacer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._settings = settings
-        self._voice = voice
+        super().__init__(settings, voice, deadlines, pacer, clock)
         self._public_url = PublicUrl(settings)
         self._calls: dict[str, Call] = {}
         self._by_conversation: dict[str, Call] = {}
         self._being_placed = 0
-        self._closing = False
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._clock = clock
-        self._deadlines = Deadlines() if deadlines is None else deadlines
-        self._pacer = Pacer(settings.calls_per_second, settings.requests_per_second) if pacer is None else pacer
 
     def __len__(self) -> int:
         """How many calls the table holds: in progress, or hung up and awaiting their final event."""
@@ -185,48 +111,6 @@ class CallFlow:
         except NoPublicUrl as why:
             log.error("call to %s: not placed: %s", self._settings.to_number, why)
             raise CallNotPlaced(503, str(why)) from None
-
-    def _create_call(self, base_url: str) -> Call:
-        s = self._settings
-        request = CreateCallRequest(
-            to=[ToPhone(number=s.to_number)],
-            from_=Phone(number=s.vonage_number),
-            answer_url=[f"{base_url}/audio/answer.json"],
-            event_url=[f"{base_url}/webhooks/events"],
-            ringing_timer=s.ringing_timer,
-            length_timer=s.length_timer,
-        )
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            if not self._pacer.reserve_call_creation(CREATE_WAIT_SECONDS):
-                log.warning("/call: refused: more calls asked for than VONAGE_CALLS_PER_SECOND (%d) allows",
-                            s.calls_per_second)
-                raise CallNotPlaced(
-                    429, f"Calls are being placed faster than VONAGE_CALLS_PER_SECOND ({s.calls_per_second}) "
-                    "allows. Try again in a second.", retry_after=1,
-                )
-            started = time.monotonic()
-            try:
-                response = self._voice.create_call(request)
-            except VOICE_API_ERRORS as error:
-                failure = CallNotPlaced(*explain(error, s.api_timeout))
-                retry_in = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
-                again = nothing_was_created(error) and attempt < CREATE_ATTEMPTS
-                log.error(
-                    "call to %s: POST /v1/calls failed after %s: %s%s", s.to_number, _since(started),
-                    failure.reason, f" Retrying in {retry_in:g} s." if again else "",
-                )
-                if not again:
-                    raise failure from error
-            else:
-                log.info(
-                    "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
-                    response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
-                )
-                return Call(response.uuid, response.conversation_uuid, placed_at=self._clock(), base_url=base_url)
-            finally:
-                self._pacer.call_creation_answered()
-            time.sleep(retry_in)
-        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _add(self, call: Call) -> None:
         """Start tracking a new call (the lock is held)."""
@@ -301,7 +185,7 @@ class CallFlow:
                 return
             retry_in = self._retry_in(attempt, self._ended_by_vonage_at(call))
         found: CallInfo | None = None
-        with self._voice_api_request(call, _step("GET call", attempt), gone_is_fine=True, retry_in=retry_in) as outcome:
+        with self._voice_api_request(call, numbered("GET call", attempt), gone_is_fine=True, retry_in=retry_in) as outcome:
             found = self._voice.get_call(call.uuid)
         with self._changed:
             if call.state is CallState.ENDED:
@@ -347,108 +231,6 @@ class CallFlow:
             call.uuid, self._settings.longest_call,
         )
 
-    # --- the music, and the hang-up STREAM_SECONDS later ---------------------------
-
-    def _start_music(self, call: Call, attempt: int = 1) -> None:
-        with self._lock:
-            if call.state is not CallState.ANSWERED:
-                return  # the call ended while this waited
-            too_late = call.answered_at + LATEST_MUSIC_START_SECONDS
-            if self._clock() > too_late:
-                log.warning("call %s: too late to start the music, %s after answered; hanging up instead",
-                            call.uuid, _seconds(self._clock() - call.answered_at))
-                self._hang_up_soon(call)
-                return
-            retry_in = self._retry_in(attempt, too_late)
-        s = self._settings
-        # The Voice API's default level is 0, so a request at that level leaves it out.
-        level = s.audio_level or None
-        step = f"PUT stream {s.audio.source} loop {s.audio_loop}" + (f" level {level:g}" if level else "")
-        with self._voice_api_request(call, _step(step, attempt), retry_in=retry_in) as outcome:
-            self._voice.play_audio_into_call(call.uuid, AudioStreamOptions(
-                stream_url=[s.audio.url(call.base_url)], loop=s.audio_loop, level=level,
-            ))
-        with self._lock:
-            if call.state is not CallState.ANSWERED:
-                log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
-            elif outcome.error is None:
-                call.state = CallState.STREAMING
-                call.hangup = self._deadlines.schedule(self._settings.stream_seconds, self._time_up, call)
-                log.info("call %s: hang-up in %g s", call.uuid, self._settings.stream_seconds)
-            elif is_transient(outcome.error) and retry_in is not None:
-                call.hangup = self._deadlines.schedule(
-                    retry_in, self._pacer.submit, Priority.START_MUSIC, self._start_music, call, attempt + 1,
-                )
-            else:
-                log.error("call %s: the music could not start; hanging up rather than leave the callee on a "
-                          "silent line", call.uuid)
-                self._hang_up_soon(call)
-
-    def _time_up(self, call: Call) -> None:
-        with self._lock:
-            if call.state is not CallState.STREAMING:
-                return
-            call.state = CallState.HANGING_UP
-        log.info("call %s: STREAM_SECONDS are up; stopping the music, then hanging up", call.uuid)
-        self._pacer.submit(Priority.STOP_MUSIC, self._stop_music, call)
-
-    def _stop_music(self, call: Call) -> None:
-        with self._lock:
-            if call.state is not CallState.HANGING_UP:
-                return
-        # Vonage answers 404 once the call (or its stream) is over: the callee hung up
-        # and the `completed` event is still on its way. Nothing is wrong then. A failed
-        # stop is not retried: the hang-up, which goes next either way, ends the stream.
-        with self._voice_api_request(call, "DELETE stream", gone_is_fine=True):
-            self._voice.stop_audio_stream(call.uuid)
-        self._pacer.submit(Priority.HANG_UP, self._hang_up, call)
-
-    def _hang_up_soon(self, call: Call) -> None:
-        """Queue the hang-up ahead of all other work (the lock is held)."""
-        call.state = CallState.HANGING_UP
-        self._pacer.submit(Priority.HANG_UP, self._hang_up, call)
-
-    def _hang_up(self, call: Call, attempt: int = 1) -> None:
-        s = self._settings
-        with self._lock:
-            if call.state is not CallState.HANGING_UP or call.hanging_up_now:
-                return  # ended while this waited, or hung up by a copy of this queued at shutdown
-            call.hanging_up_now = True
-            retry_in = self._retry_in(attempt, self._ended_by_vonage_at(call))
-        with self._voice_api_request(call, _step("PUT hangup", attempt), gone_is_fine=True, retry_in=retry_in) as outcome:
-            self._voice.hangup(call.uuid)
-        with self._changed:
-            call.hanging_up_now = False
-            if call.state is not CallState.HANGING_UP:
-                return
-            if outcome.error is None:
-                call.state = CallState.HUNG_UP
-            elif is_transient(outcome.error) and retry_in is not None:
-                call.hangup = self._deadlines.schedule(
-                    retry_in, self._pacer.submit, Priority.HANG_UP, self._hang_up, call, attempt + 1,
-                )
-                return
-            else:
-                call.state = CallState.LEFT_TO_LENGTH_TIMER
-            self._changed.notify_all()
-        if outcome.error is not None:
-            why = ("shutting down" if self._closing else
-                   "a retry would come after Vonage's length_timer ends the call" if is_transient(outcome.error)
-                   else "retrying cannot change this answer")
-            log.error("call %s: gave up hanging up (%s); Vonage's length_timer ends the call %d s after it was "
-                      "answered", call.uuid, why, s.length_timer)
-
-    def _ended_by_vonage_at(self, call: Call) -> float:
-        """When Vonage's own timers end the call whatever the app does (the lock is held)."""
-        if call.answered_at is not None:
-            return call.answered_at + self._settings.length_timer
-        return call.placed_at + self._settings.longest_call
-
-    def _retry_in(self, attempt: int, pointless_after: float) -> float | None:
-        """The pause before the next try, or None if that try would come too late (or never)."""
-        pause = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
-        return None if self._closing or self._clock() + pause >= pointless_after else pause
-
     # --- saying something into the call ------------------------------------------
 
     def say(self, uuid: str, text: str) -> None:
@@ -462,12 +244,6 @@ class CallFlow:
                 return
         raise CannotSay(409, "The call is not answered, so there is no one to say it to: "
                              + (f"it is {state.value}." if state else "it has ended, or this app did not place it."))
-
-    def _say(self, call: Call, text: str) -> None:
-        with self._voice_api_request(call, "say"):
-            self._voice.play_tts_into_call(call.uuid, TtsStreamOptions(
-                text=text, language=self._settings.greeting_language,
-            ))
 
     # --- shutting down -------------------------------------------------------------
 
@@ -500,32 +276,6 @@ class CallFlow:
         self._pacer.stop(max(0.0, give_up_at - time.monotonic()))
         return len(in_progress) - ended
 
-    # --- one Voice API request, logged in one line -----------------------------------
-
-    @contextmanager
-    def _voice_api_request(
-        self, call: Call, step: str, gone_is_fine: bool = False, retry_in: float | None = None,
-    ) -> Iterator[Outcome]:
-        """Time and log the request sent in the `with` block; a failure is kept in the Outcome, not raised."""
-        outcome = Outcome()
-        started = time.monotonic()
-        try:
-            yield outcome
-        except VOICE_API_ERRORS as error:
-            if gone_is_fine and is_gone(error):
-                log.info("call %s: %s answered 404: already ended (took %s)", call.uuid, step, _since(started))
-                return
-            outcome.error = error
-            reason = explain(error, self._settings.api_timeout)[1]
-            then = f" Retrying in {retry_in:g} s." if retry_in is not None and is_transient(error) else ""
-            log.error("call %s: %s failed after %s: %s%s", call.uuid, step, _since(started), reason, then)
-        else:
-            log.info("call %s: %s done (took %s)", call.uuid, step, _since(started))
-
-
-def _step(step: str, attempt: int) -> str:
-    return step if attempt == 1 else f"{step} (attempt {attempt})"
-
 
 def _billing(event: VoiceEvent) -> str:
     said = [f"{name} {value}" for name, value in (
@@ -533,11 +283,3 @@ def _billing(event: VoiceEvent) -> str:
         ("detail", event.detail), ("disconnected by", event.disconnected_by),
     ) if value]
     return f" ({', '.join(said)})" if said else ""
-
-
-def _seconds(seconds: float) -> str:
-    return f"{seconds:.1f} s"
-
-
-def _since(started: float) -> str:
-    return f"{(time.monotonic() - started) * 1000:.0f} ms"

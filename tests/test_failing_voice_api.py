@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from stream_audio.calls import CREATE_ATTEMPTS, LATEST_MUSIC_START_SECONDS
+from stream_audio.voice_requests import CREATE_ATTEMPTS, LATEST_MUSIC_START_SECONDS
 from stream_audio.settings import CALL_MARGIN_SECONDS
 from tests.support import app_log, app_records, wait_for_log
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-import requests
 
 from app import PROJECT_DIR
 from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, app_log

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from stream_audio.calls import LATEST_MUSIC_START_SECONDS, CallNotPlaced, CallState
+from stream_audio.call_state import CallState
+from stream_audio.voice_requests import LATEST_MUSIC_START_SECONDS, CallNotPlaced
 from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
 from tests.support import STREAM_SECONDS, FakeClock, FakeDeadlines, http_error, run_for
 
@@ -68,7 +69,7 @@ def test_a_request_still_awaiting_its_answer_counts_against_the_second_however_l
 
 
 def test_place_call_answers_429_with_retry_after_when_calls_come_faster_than_the_limit(account, monkeypatch):
-    monkeypatch.setattr("stream_audio.calls.CREATE_WAIT_SECONDS", 0)
+    monkeypatch.setattr("stream_audio.voice_requests.CREATE_WAIT_SECONDS", 0)
     for _ in range(3):
         account.calls.place_call()
 
@@ -172,7 +173,7 @@ def test_a_hang_up_is_retried_with_doubling_pauses_until_length_timer_would_end_
 
 
 def test_a_create_call_refused_with_429_is_sent_again_but_one_that_timed_out_is_not(account, monkeypatch):
-    monkeypatch.setattr("stream_audio.calls.time.sleep", account.run_for)
+    monkeypatch.setattr("stream_audio.voice_requests.time.sleep", account.run_for)
     account.voice.failures["create_call"] = [http_error(429)]
     account.calls.place_call()
     assert len(account.sent("create_call")) == 2

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from stream_audio.calls import MOST_CONFIRMATIONS, CallNotPlaced, CallState
+from stream_audio.call_state import CallState
+from stream_audio.calls import MOST_CONFIRMATIONS
+from stream_audio.voice_requests import CallNotPlaced
 from tests.support import STREAM_SECONDS, Account, http_error
 
 

@@ -12,7 +12,6 @@ import hmac
 import ssl
 import threading
 import uuid as uuid_module
-from typing import Any
 
 import jsonschema
 from flask import Flask, jsonify, request
