@@ -187,14 +187,19 @@ def api_host(value: str, **_: Any) -> str:
     return value
 
 
+def _number(kind: type, value: str) -> float:
+    """`value` as an int or float; NaN, which fails every range check, if it is not one."""
+    try:
+        return kind(value)
+    except ValueError:
+        return math.nan
+
+
 def above_zero(kind: type, most: float) -> Callable[..., Any]:
     what = "a whole number" if kind is int else "a number"
 
     def read(value: str, **_: Any) -> Any:
-        try:
-            number = kind(value)
-        except ValueError:
-            number = math.nan
+        number = _number(kind, value)
         if not 0 < number <= most:
             raise Unusable(f" {value!r} must be {what} above 0 and at most {most:g}")
         return number
@@ -206,10 +211,7 @@ def between(kind: type, least: float, most: float) -> Callable[..., Any]:
     what = "a whole number" if kind is int else "a number"
 
     def read(value: str, **_: Any) -> Any:
-        try:
-            number = kind(value)
-        except ValueError:
-            number = math.nan
+        number = _number(kind, value)
         if not least <= number <= most:
             raise Unusable(f" {value!r} must be {what} from {least:g} to {most:g}")
         return number

@@ -8,7 +8,6 @@ time, whose private half only the creation answer ever shows.
 
 from __future__ import annotations
 
-import hmac
 import ssl
 import threading
 import uuid as uuid_module
@@ -17,7 +16,7 @@ import jsonschema
 from flask import Flask, jsonify, request
 
 from tools.credentials import key_pair
-from tools.https_server import ServedInBackground
+from tools.https_server import ServedInBackground, has_basic_auth
 
 # Transcribed from the Application API v2 reference: the parts of a create request this app sends.
 WEBHOOK = {
@@ -70,10 +69,7 @@ class ApplicationApiStandIn:
 
         @app.before_request
         def check_basic_auth():
-            request.get_data()  # whatever the answer, so the kept-alive connection is ready for the next
-            credentials = request.authorization
-            if not (credentials and credentials.type == "basic" and credentials.username == self._api_key
-                    and hmac.compare_digest(credentials.password or "", self._api_secret)):
+            if not has_basic_auth(self._api_key, self._api_secret):
                 self.rejected.append(f"{request.method} {request.path}: wrong or missing basic auth")
                 return self._error(401, "Invalid credentials supplied", "You did not provide correct credentials.")
             with self._lock:

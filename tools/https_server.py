@@ -1,7 +1,9 @@
-"""HTTPS with keep-alive on loopback, as Vonage serves its APIs: the stand-ins' server."""
+"""HTTPS with keep-alive on loopback, as Vonage serves its APIs: the stand-ins' server,
+and the account APIs' basic auth."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import socket
 import ssl
@@ -9,6 +11,8 @@ import threading
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+
+from flask import request
 
 class KeepAliveServer(ThreadingMixIn, WSGIServer):
     """Serves a WSGI app over HTTPS on loopback, keeping connections open between requests.
@@ -95,3 +99,14 @@ class ServedInBackground:
         self._server.server_close()
         self._server.drop_connections()
         self._thread.join()
+
+
+def has_basic_auth(api_key: str, api_secret: str) -> bool:
+    """Whether Flask's current request carries the account's API key and secret as HTTP basic auth.
+
+    The body is read whatever the answer, so the kept-alive connection is ready for the next request.
+    """
+    request.get_data()
+    credentials = request.authorization
+    return bool(credentials and credentials.type == "basic" and credentials.username == api_key
+                and hmac.compare_digest(credentials.password or "", api_secret))

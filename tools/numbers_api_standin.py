@@ -8,14 +8,13 @@ reads it; the stand-in records how each one was labelled.
 
 from __future__ import annotations
 
-import hmac
 import ssl
 import threading
 from dataclasses import dataclass
 
 from flask import Flask, jsonify, request
 
-from tools.https_server import ServedInBackground
+from tools.https_server import ServedInBackground, has_basic_auth
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -66,10 +65,7 @@ class NumbersApiStandIn:
 
         @app.before_request
         def check_basic_auth():
-            request.get_data()  # whatever the answer, so the kept-alive connection is ready for the next
-            credentials = request.authorization
-            if not (credentials and credentials.type == "basic" and credentials.username == self._api_key
-                    and hmac.compare_digest(credentials.password or "", self._api_secret)):
+            if not has_basic_auth(self._api_key, self._api_secret):
                 self.rejected.append(f"{request.method} {request.path}: wrong or missing basic auth")
                 return _status("401", "authentication failed"), 401
             return None
