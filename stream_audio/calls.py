@@ -8,6 +8,9 @@ hung up -> ended. Where each Voice API request is sent:
   CallFlow._hang_up          PUT /v1/calls/{uuid} hangup    right after
   CallFlow._say              PUT /v1/calls/{uuid}/talk      when the user says something into the call
   CallFlow._confirm_ended    GET /v1/calls/{uuid}           an unsigned final event for a call in progress
+  CallFlow._pause_music      DELETE /v1/calls/{uuid}/stream the person presses Stop music on the call's page
+  CallFlow._play_music_again PUT /v1/calls/{uuid}/stream    ... and Play music (Hang up is _hang_up)
+Each step is also noted in `history` (history.py) for the call's page.
 Every request but the first waits its turn in the pacer (pacer.py), hang-ups first.
 """
 
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from vonage_voice import AudioStreamOptions, CallInfo, CreateCallRequest, Phone, ToPhone, TtsStreamOptions, Voice
 
 from stream_audio.deadlines import Deadlines
+from stream_audio.history import CallHistory
 from stream_audio.pacer import Pacer, Priority
 from stream_audio.public_url import NoPublicUrl, PublicUrl
 from stream_audio.settings import CALL_MARGIN_SECONDS, Settings
@@ -59,10 +63,18 @@ class CallState(enum.Enum):
     RINGING = "ringing"
     ANSWERED = "answered"  # the music is being started
     STREAMING = "streaming"  # the music is playing; the hang-up is scheduled
+    STOPPING_MUSIC = "stopping the music"  # the person asked; the hang-up is still scheduled
+    MUSIC_STOPPED = "music stopped"  # until the person plays it again, or the hang-up is due
     HANGING_UP = "hanging up"
     HUNG_UP = "hung up"  # by this app; the final event is on its way
     LEFT_TO_LENGTH_TIMER = "left to length_timer"  # the app gave up hanging up; Vonage ends the call
     ENDED = "ended"  # Vonage reported a final status, or the call outlived longest_call
+
+
+# The music was started, so the hang-up is scheduled: it may be stopped and played again until then.
+MUSIC_STATES = frozenset({CallState.ANSWERED, CallState.STREAMING, CallState.STOPPING_MUSIC, CallState.MUSIC_STOPPED})
+# The person may hang up a call from its page until the app is hanging it up.
+HANG_UP_STATES = frozenset({CallState.PLACED, CallState.RINGING}) | MUSIC_STATES
 
 
 @dataclass(eq=False)
@@ -73,6 +85,7 @@ class Call:
     state: CallState = CallState.PLACED
     answered_at: float | None = None
     hangup: sched.Event | None = None  # when time is up, or the next try at a request
+    hang_up_due: float | None = None  # when STREAM_SECONDS are up, once the music has started
     expiry: sched.Event | None = None
     hanging_up_now: bool = False  # a hang-up request is on its way: never send a second
     confirming_end: bool = False  # an unsigned final event is being checked with the Voice API
@@ -91,6 +104,15 @@ class CallNotPlaced(Exception):
         self.status = status
         self.reason = reason
         self.retry_after = retry_after
+
+
+class NotNow(Exception):
+    """A control on the call's page does not apply to the call as it is now: the HTTP status, and why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
 
 
 class CannotSay(Exception):
@@ -133,6 +155,7 @@ class CallFlow:
         self._clock = clock
         self._deadlines = Deadlines() if deadlines is None else deadlines
         self._pacer = Pacer(settings.calls_per_second, settings.requests_per_second) if pacer is None else pacer
+        self.history = CallHistory()
 
     def __len__(self) -> int:
         """How many calls the table holds: in progress, or hung up and awaiting their final event."""
@@ -143,6 +166,15 @@ class CallFlow:
         with self._lock:
             call = self._calls.get(uuid)
             return call.state if call else None
+
+    def now_of(self, uuid: str) -> tuple[CallState, float | None] | None:
+        """Call `uuid`'s state and the seconds until its hang-up is due, if scheduled; None once it has ended."""
+        with self._lock:
+            call = self._calls.get(uuid)
+            if call is None:
+                return None
+            due = call.hang_up_due if call.state in MUSIC_STATES else None
+            return call.state, None if due is None else max(0.0, due - self._clock())
 
     def base_url_of(self, uuid: str) -> str:
         """The public URL call `uuid` was placed with; the current one for a call this app does not know
@@ -222,6 +254,7 @@ class CallFlow:
                     "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
                     response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
                 )
+                self.history.placed(response.uuid, f"placed: POST /v1/calls {response.status}", _ms_since(started))
                 return Call(response.uuid, response.conversation_uuid, placed_at=self._clock(), base_url=base_url)
             finally:
                 self._pacer.call_creation_answered()
@@ -263,6 +296,7 @@ class CallFlow:
             call.state = CallState.ANSWERED
             call.answered_at = self._clock()
             log.info("call %s: answered; starting the music", call.uuid)
+            self.history.note(call.uuid, "answered; starting the music")
             self._pacer.submit(Priority.START_MUSIC, self._start_music, call)
         elif status == "answered":
             log.info("call %s: repeated answered event; the music is already arranged, nothing sent", call.uuid)
@@ -286,6 +320,7 @@ class CallFlow:
             if status == "ringing" and call.state is CallState.PLACED:
                 call.state = CallState.RINGING
             log.info("call %s: %s", call.uuid, status)
+            self.history.note(call.uuid, status)
 
     def _finish(self, call: Call, event: VoiceEvent) -> None:
         """Vonage says the call is over (the lock is held)."""
@@ -294,6 +329,8 @@ class CallFlow:
             "call %s: %s%s; %s", call.uuid, event.status, _billing(event),
             "pending hang-up cancelled, nothing more sent" if pending else "nothing more to send",
         )
+        self.history.ended(call.uuid, f"ended: {event.status}{_billing(event)}", event.status, event.duration,
+                           event.price)
 
     def _confirm_ended(self, call: Call, event: VoiceEvent, attempt: int = 1) -> None:
         with self._lock:
@@ -315,6 +352,7 @@ class CallFlow:
                     "can be forged; set VONAGE_SIGNATURE_SECRET so that only Vonage's count.",
                     call.uuid, event.status, shown(found.status),
                 )
+                self.history.note(call.uuid, f"ignored a {event.status} event the Voice API contradicts")
             elif is_transient(outcome.error) and retry_in is not None:
                 self._deadlines.schedule(
                     retry_in, self._pacer.submit, Priority.CONFIRM_END, self._confirm_ended, call, event, attempt + 1,
@@ -346,6 +384,7 @@ class CallFlow:
             "call %s: no final event within %d s of placing it; Vonage has ended it, so it is forgotten",
             call.uuid, self._settings.longest_call,
         )
+        self.history.ended(call.uuid, "no final event came; Vonage has ended the call", "unknown")
 
     # --- the music, and the hang-up STREAM_SECONDS later ---------------------------
 
@@ -357,24 +396,22 @@ class CallFlow:
             if self._clock() > too_late:
                 log.warning("call %s: too late to start the music, %s after answered; hanging up instead",
                             call.uuid, _seconds(self._clock() - call.answered_at))
+                self.history.note(call.uuid, "too late to start the music; hanging up instead")
                 self._hang_up_soon(call)
                 return
             retry_in = self._retry_in(attempt, too_late)
-        s = self._settings
-        # The Voice API's default level is 0, so a request at that level leaves it out.
-        level = s.audio_level or None
-        step = f"PUT stream {s.audio.source} loop {s.audio_loop}" + (f" level {level:g}" if level else "")
+        step, music = self._music(call)
         with self._voice_api_request(call, _step(step, attempt), retry_in=retry_in) as outcome:
-            self._voice.play_audio_into_call(call.uuid, AudioStreamOptions(
-                stream_url=[s.audio.url(call.base_url)], loop=s.audio_loop, level=level,
-            ))
+            self._voice.play_audio_into_call(call.uuid, music)
         with self._lock:
             if call.state is not CallState.ANSWERED:
                 log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
             elif outcome.error is None:
                 call.state = CallState.STREAMING
                 call.hangup = self._deadlines.schedule(self._settings.stream_seconds, self._time_up, call)
+                call.hang_up_due = self._clock() + self._settings.stream_seconds
                 log.info("call %s: hang-up in %g s", call.uuid, self._settings.stream_seconds)
+                self.history.note(call.uuid, f"music playing; hang-up in {self._settings.stream_seconds:g} s")
             elif is_transient(outcome.error) and retry_in is not None:
                 call.hangup = self._deadlines.schedule(
                     retry_in, self._pacer.submit, Priority.START_MUSIC, self._start_music, call, attempt + 1,
@@ -382,14 +419,29 @@ class CallFlow:
             else:
                 log.error("call %s: the music could not start; hanging up rather than leave the callee on a "
                           "silent line", call.uuid)
+                self.history.note(call.uuid, "the music could not start; hanging up")
                 self._hang_up_soon(call)
+
+    def _music(self, call: Call) -> tuple[str, AudioStreamOptions]:
+        """The PUT stream request that plays AUDIO into `call`, and its step's name."""
+        s = self._settings
+        # The Voice API's default level is 0, so a request at that level leaves it out.
+        level = s.audio_level or None
+        step = f"PUT stream {s.audio.source} loop {s.audio_loop}" + (f" level {level:g}" if level else "")
+        return step, AudioStreamOptions(stream_url=[s.audio.url(call.base_url)], loop=s.audio_loop, level=level)
 
     def _time_up(self, call: Call) -> None:
         with self._lock:
-            if call.state is not CallState.STREAMING:
+            if call.state not in MUSIC_STATES:
+                return
+            if call.state in (CallState.STOPPING_MUSIC, CallState.MUSIC_STOPPED):
+                log.info("call %s: STREAM_SECONDS are up; the music is stopped, so hanging up", call.uuid)
+                self.history.note(call.uuid, "time is up; hanging up")
+                self._hang_up_soon(call)
                 return
             call.state = CallState.HANGING_UP
         log.info("call %s: STREAM_SECONDS are up; stopping the music, then hanging up", call.uuid)
+        self.history.note(call.uuid, "time is up; stopping the music, then hanging up")
         self._pacer.submit(Priority.STOP_MUSIC, self._stop_music, call)
 
     def _stop_music(self, call: Call) -> None:
@@ -423,6 +475,7 @@ class CallFlow:
                 return
             if outcome.error is None:
                 call.state = CallState.HUNG_UP
+                self.history.note(call.uuid, "hung up; waiting for Vonage's final status")
             elif is_transient(outcome.error) and retry_in is not None:
                 call.hangup = self._deadlines.schedule(
                     retry_in, self._pacer.submit, Priority.HANG_UP, self._hang_up, call, attempt + 1,
@@ -437,6 +490,7 @@ class CallFlow:
                    else "retrying cannot change this answer")
             log.error("call %s: gave up hanging up (%s); Vonage's length_timer ends the call %d s after it was "
                       "answered", call.uuid, why, s.length_timer)
+            self.history.note(call.uuid, f"gave up hanging up ({why}); Vonage's length_timer ends the call")
 
     def _ended_by_vonage_at(self, call: Call) -> float:
         """When Vonage's own timers end the call whatever the app does (the lock is held)."""
@@ -448,6 +502,64 @@ class CallFlow:
         """The pause before the next try, or None if that try would come too late (or never)."""
         pause = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
         return None if self._closing or self._clock() + pause >= pointless_after else pause
+
+    # --- the controls on the call's page: Stop music, Play music, Hang up ---------------
+
+    def stop_music(self, uuid: str) -> None:
+        """Stop the music while the hang-up stays due when it was; NotNow unless the music is playing."""
+        with self._lock:
+            call = self._in_state(uuid, {CallState.STREAMING}, "stop the music")
+            call.state = CallState.STOPPING_MUSIC
+            log.info("call %s: the person asked to stop the music", uuid)
+            self.history.note(uuid, "Stop music pressed")
+            self._pacer.submit(Priority.STOP_MUSIC, self._pause_music, call)
+
+    def _pause_music(self, call: Call) -> None:
+        with self._lock:
+            if call.state is not CallState.STOPPING_MUSIC:
+                return  # time was up, or the call ended, while this waited
+        with self._voice_api_request(call, "DELETE stream", gone_is_fine=True) as outcome:
+            self._voice.stop_audio_stream(call.uuid)
+        with self._lock:
+            if call.state is CallState.STOPPING_MUSIC:
+                # Not stopped: it still plays, and the person may press Stop music again.
+                call.state = CallState.MUSIC_STOPPED if outcome.error is None else CallState.STREAMING
+
+    def play_music(self, uuid: str) -> None:
+        """Play AUDIO again before the hang-up is due; NotNow unless the person stopped it."""
+        with self._lock:
+            call = self._in_state(uuid, {CallState.MUSIC_STOPPED}, "play the music")
+            call.state = CallState.ANSWERED
+            log.info("call %s: the person asked to play the music again", uuid)
+            self.history.note(uuid, "Play music pressed")
+            self._pacer.submit(Priority.START_MUSIC, self._play_music_again, call)
+
+    def _play_music_again(self, call: Call) -> None:
+        with self._lock:
+            if call.state is not CallState.ANSWERED:
+                return  # time was up, or the call ended, while this waited
+        step, music = self._music(call)
+        with self._voice_api_request(call, step) as outcome:
+            self._voice.play_audio_into_call(call.uuid, music)
+        with self._lock:
+            if call.state is CallState.ANSWERED:
+                # Not retried: the person sees the failure and may press Play music again.
+                call.state = CallState.STREAMING if outcome.error is None else CallState.MUSIC_STOPPED
+
+    def hang_up(self, uuid: str) -> None:
+        """Hang up now, through the one hang-up each call gets; NotNow once it is being hung up or over."""
+        with self._lock:
+            call = self._in_state(uuid, HANG_UP_STATES, "hang up")
+            log.info("call %s: the person asked to hang up", uuid)
+            self.history.note(uuid, "Hang up pressed")
+            self._hang_up_soon(call)
+
+    def _in_state(self, uuid: str, states: frozenset[CallState] | set[CallState], doing: str) -> Call:
+        """Call `uuid` if it is in one of `states`, else NotNow saying why (the lock is held)."""
+        call = self._calls.get(uuid)
+        if call is None or call.state not in states:
+            raise NotNow(409, f"Cannot {doing} now: the call is {call.state.value if call else 'over'}.")
+        return call
 
     # --- saying something into the call ------------------------------------------
 
@@ -514,13 +626,16 @@ class CallFlow:
         except VOICE_API_ERRORS as error:
             if gone_is_fine and is_gone(error):
                 log.info("call %s: %s answered 404: already ended (took %s)", call.uuid, step, _since(started))
+                self.history.note(call.uuid, f"{step}: already ended", _ms_since(started))
                 return
             outcome.error = error
             reason = explain(error, self._settings.api_timeout)[1]
             then = f" Retrying in {retry_in:g} s." if retry_in is not None and is_transient(error) else ""
             log.error("call %s: %s failed after %s: %s%s", call.uuid, step, _since(started), reason, then)
+            self.history.note(call.uuid, f"{step} failed.{then}", _ms_since(started), failure=reason)
         else:
             log.info("call %s: %s done (took %s)", call.uuid, step, _since(started))
+            self.history.note(call.uuid, f"{step} done", _ms_since(started))
 
 
 def _step(step: str, attempt: int) -> str:
@@ -540,4 +655,8 @@ def _seconds(seconds: float) -> str:
 
 
 def _since(started: float) -> str:
-    return f"{(time.monotonic() - started) * 1000:.0f} ms"
+    return f"{_ms_since(started)} ms"
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
