@@ -26,7 +26,7 @@ OPEN_THE_LINK = "Open the link this server printed at start-up (/call?token=...)
 ANOTHER_SITE = "Use this app's own pages: a request another site's page made is refused."
 RESTARTED = "The app restarted; this call is no longer tracked."
 # Only this app's own script, styles and pages, and no framing: nothing from a CDN, no clickjacking.
-PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " \
+PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 HEADLINES = {

@@ -97,6 +97,10 @@ class RunningApp:
         self._thread = threading.Thread(target=self._server.run, name="app-server", daemon=True)
         self._thread.start()
 
+    def link(self, path: str = "/call") -> str:
+        """`path` with the call token in its query: /call is the link the app prints at start-up."""
+        return f"{self.url}{path}?token={self.token}"
+
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         """GET `path` as the browser that opened the start-up link."""
         return self.browser.get(self.url + path, timeout=10, **kwargs)
@@ -140,6 +144,10 @@ class RunningApp:
 
 class RunningProcess(AppProcess):
     """`python app.py`, and Vonage's side of its webhooks."""
+
+    def link(self, path: str = "/call") -> str:
+        """`path` with the call token in its query: /call is the link the app prints at start-up."""
+        return f"{self.url}{path}?token={self.env['CALL_TOKEN']}"
 
     def place_call(self) -> str:
         response = requests.get(self.url + "/call", params={"token": self.env["CALL_TOKEN"]}, timeout=10)
@@ -310,7 +318,7 @@ class Account:
 def copy_of_the_project(folder: Path) -> Path:
     """What `python app.py` needs, copied into `folder`: a clone whose .env and private.key the test owns."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("app.py", "public", "stream_audio"):
+    for name in ("app.py", "public", "stream_audio", "templates", "static"):
         source = PROJECT_DIR / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / name)
     return folder
