@@ -254,7 +254,7 @@ class CallFlow:
                     "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
                     response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
                 )
-                self.history.placed(response.uuid, f"placed: POST /v1/calls {response.status}", _ms_since(started))
+                self.history.placed(response.uuid, "placed: POST /v1/calls", _ms_since(started))
                 return Call(response.uuid, response.conversation_uuid, placed_at=self._clock(), base_url=base_url)
             finally:
                 self._pacer.call_creation_answered()

@@ -98,7 +98,7 @@ def test_the_history_keeps_a_call_after_the_flow_has_forgotten_it_with_vonages_f
     assert account.calls.state_of(call_uuid) is None
     assert (record.final_status, record.duration, record.price) == ("completed", "21", "0.0084")
     assert [step.what for step in record.steps] == [
-        "placed: POST /v1/calls started", "answered; starting the music", "PUT stream music.mp3 loop 0 done",
+        "placed: POST /v1/calls", "answered; starting the music", "PUT stream music.mp3 loop 0 done",
         f"music playing; hang-up in {STREAM_SECONDS} s", "time is up; stopping the music, then hanging up",
         "DELETE stream done", "PUT hangup done", "hung up; waiting for Vonage's final status",
         "ended: completed (after 21 s, price 0.0084)",
