@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from app import PROJECT_DIR
 from tests.support import (
-    API_KEY, API_SECRET, APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, Account, RunningApp, RunningProcess,
+    API_KEY, API_SECRET, APPLICATION_ID, CHROMIUM, TO_NUMBER, VONAGE_NUMBER, Account, RunningApp, RunningProcess,
 )
 from tools.app_process import free_port, user_environment
 from tools.application_api_standin import ApplicationApiStandIn
@@ -22,9 +22,6 @@ from tools.credentials import ThrowAwayCredentials, throwaway_credentials
 from tools.ngrok_agent_standin import NgrokAgentStandIn
 from tools.numbers_api_standin import NumbersApiStandIn, owned_number
 from tools.voice_api_standin import VoiceApiStandIn
-
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,7 @@ API_KEY = "abcd1234"
 API_SECRET = "api-s3cr3t-0123456789"
 APP_LOGGERS = ("app", "__main__", "stream_audio")
 STREAM_SECONDS = 20  # in the fast tests' Account
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, which the call page's tests drive
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -54,6 +55,12 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
         time.sleep(0.01)
     return result
+
+
+def steps_sent(voice_api: VoiceApiStandIn, call_uuid: str) -> list[str]:
+    """The Voice API requests creating calls or acting on call `call_uuid`, in order; checks of unsigned
+    final events (GET call) left out."""
+    return [r.step for r in voice_api.received if r.call_uuid in (call_uuid, None) and r.step != "get_call"]
 
 
 def app_records(caplog: pytest.LogCaptureFixture, level: int = logging.NOTSET) -> list[str]:
