@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo test bench audio clean
+.PHONY: setup run demo test bench audio screenshot clean
 
 # From VONAGE_API_KEY and VONAGE_API_SECRET: the Voice application, its private key, the number, .env.
 setup: $(VENV)/.app-installed
@@ -23,6 +23,10 @@ test: $(VENV)/.test-installed
 # Starts the app and the Voice API stand-in, drives the loads of issue 4 and prints a table.
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.bench
+
+# docs/call-page.png from the real page mid-call, in Debian's Chromium (apt-get install chromium).
+screenshot: $(VENV)/.test-installed
+	$(BIN)/python -m tools.screenshot
 
 # Rebuild public/music.mp3 and public/silence.mp3 from the synthesiser in tools/.
 audio: $(VENV)/.test-installed

@@ -1,13 +1,15 @@
 """Stream audio into a phone call: a Python/Flask port of Vonage's Node.js sample.
 
 The routes read in the order a call lives:
-  GET  /call               ring TO_NUMBER from VONAGE_NUMBER           (calls.CallFlow.place_call)
+  GET  /call               ring TO_NUMBER from VONAGE_NUMBER           (calls.CallFlow.place_call);
+                           a browser is sent on to the call's page, /calls/<uuid>   (call_page.py)
   GET  /audio/answer.json  Vonage asks what to do: GREETING, then silence that holds the line
   GET  /audio/<file>       Vonage fetches the silence and AUDIO
   POST /webhooks/events    `answered` starts AUDIO (voice_requests.CallRequests._start_music);
                            STREAM_SECONDS later (_time_up) the app stops it (_stop_music) and
                            hangs up (_hang_up)
   POST /calls/<uuid>/say   the user's words spoken into the answered call (calls.CallFlow.say)
+The call's page, its controls and the home page, /, are in stream_audio/call_page.py.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from stream_audio.access import CallToken, from_this_site
 from stream_audio.account_setup import run_setup
-from stream_audio.calls import CallFlow, CannotSay
-from stream_audio.voice_requests import CallNotPlaced
+from stream_audio.call_page import ANOTHER_SITE, call_pages, failure, placed
+from stream_audio.calls import CallFlow, Refused
 from stream_audio.public_url import NoPublicUrl, PublicUrl
 from stream_audio.say import text_to_say
 from stream_audio.server import listen, serve
 from stream_audio.settings import DEFAULT_GREETING, Settings, SettingsError
 from stream_audio.voice_api import make_voice_client
+from stream_audio.voice_requests import CallNotPlaced
 from stream_audio.webhooks import MAX_EVENT_BYTES, EventRefused, SignedEvents, json_of, read_event, shown
 
 log = logging.getLogger(__name__)
@@ -71,30 +74,25 @@ def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR
             settings.length_timer,
         )
 
-    @app.get("/call")
+    # GET is the start-up link's; the page's Call buttons POST.
+    @app.route("/call", methods=["GET", "POST"])
     def place_call():
         # Flask answers HEAD from a GET view; a link preview must not cost a call.
         if request.method == "HEAD":
-            return "", 405, {"Allow": "GET"}
+            return "", 405, {"Allow": "GET, POST"}
         if not call_token.allows(request):
             log.warning("/call: refused a request from %s without the right token", request.remote_addr)
-            return jsonify(error="Open the link this server printed at start-up (/call?token=...) to place a "
-                           "call."), 403
+            return failure(403, "Open the link this server printed at start-up (/call?token=...) to place a call.")
+        if request.method == "POST" and not from_this_site(request):
+            log.warning("/call: refused a request another site's page made")
+            return failure(403, ANOTHER_SITE)
         try:
             uuid = calls.place_call()
-        except CallNotPlaced as failure:
-            retry_after = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-            response = jsonify(error=failure.reason), failure.status, retry_after
+        except CallNotPlaced as refused:
+            retry_after = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+            response = failure(refused.status, refused.reason, retry_after)
         else:
-            response = jsonify(
-                uuid=uuid,
-                to=settings.to_number,
-                audio=settings.audio.source,
-                stream_seconds=settings.stream_seconds,
-                message=f"Ringing {settings.to_number} from {settings.vonage_number}. Once answered, "
-                f"{settings.audio.source} plays for {settings.stream_seconds:g} s, then the call ends.",
-            )
-        response = app.make_response(response)
+            response = placed(uuid, settings)
         if call_token.in_query(request):
             call_token.remember(response, request)
         return response
@@ -153,10 +151,12 @@ def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR
             return jsonify(error="Say something from this app's own page, not from another site."), 403
         try:
             calls.say(uuid, text_to_say(request))
-        except CannotSay as refused:
+        except Refused as refused:
             log.warning("call %s: refused to say something: %s", shown(uuid), refused.reason)
             return jsonify(error=refused.reason), refused.status
         return jsonify(uuid=uuid, message="Saying it into the call."), 202
+
+    app.register_blueprint(call_pages(calls, call_token, settings))
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error: RequestEntityTooLarge):

@@ -15,10 +15,18 @@ class CallState(enum.Enum):
     RINGING = "ringing"
     ANSWERED = "answered"  # the music is being started
     STREAMING = "streaming"  # the music is playing; the hang-up is scheduled
+    STOPPING_MUSIC = "stopping the music"  # the person asked; the hang-up is still scheduled
+    MUSIC_STOPPED = "music stopped"  # until the person plays it again, or the hang-up is due
     HANGING_UP = "hanging up"
     HUNG_UP = "hung up"  # by this app; the final event is on its way
     LEFT_TO_LENGTH_TIMER = "left to length_timer"  # the app gave up hanging up; Vonage ends the call
     ENDED = "ended"  # Vonage reported a final status, or the call outlived longest_call
+
+
+# The music was started, so the hang-up is scheduled: it may be stopped and played again until then.
+MUSIC_STATES = frozenset({CallState.ANSWERED, CallState.STREAMING, CallState.STOPPING_MUSIC, CallState.MUSIC_STOPPED})
+# The person may hang up a call from its page until the app is hanging it up.
+HANG_UP_STATES = frozenset({CallState.PLACED, CallState.RINGING}) | MUSIC_STATES
 
 
 @dataclass(eq=False)
@@ -29,6 +37,7 @@ class Call:
     state: CallState = CallState.PLACED
     answered_at: float | None = None
     hangup: sched.Event | None = None  # when time is up, or the next try at a request
+    hang_up_due: float | None = None  # when STREAM_SECONDS are up, once the music has started
     expiry: sched.Event | None = None
     hanging_up_now: bool = False  # a hang-up request is on its way: never send a second
     confirming_end: bool = False  # an unsigned final event is being checked with the Voice API

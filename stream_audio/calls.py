@@ -1,4 +1,5 @@
-"""The calls this app placed, and what the app does as Vonage's events arrive.
+"""The calls this app placed, and what the app does as Vonage's events arrive and as the
+person on the call's page presses its buttons.
 
 A call's life (call_state.py): placed -> ringing -> answered -> streaming (the music) ->
 hanging up -> hung up -> ended. CallFlow keeps the table of calls and decides; the Voice API
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 from vonage_voice import CallInfo, Voice
 
-from stream_audio.call_state import FINAL_STATUSES, KNOWN_STATUSES, Call, CallState
+from stream_audio.call_state import FINAL_STATUSES, HANG_UP_STATES, KNOWN_STATUSES, MUSIC_STATES, Call, CallState
 from stream_audio.deadlines import Deadlines
 from stream_audio.pacer import Pacer, Priority
 from stream_audio.public_url import NoPublicUrl, PublicUrl
@@ -33,8 +34,9 @@ MOST_CONFIRMATIONS = 3
 SHUTDOWN_SECONDS = 5
 
 
-class CannotSay(Exception):
-    """The text was not sent: the HTTP status for whoever asked, and why."""
+class Refused(Exception):
+    """What the person asked for (say this, stop the music, hang up...) cannot be done now:
+    the HTTP status for them, and why in plain words."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -69,6 +71,15 @@ class CallFlow(CallRequests):
         with self._lock:
             call = self._calls.get(uuid)
             return call.state if call else None
+
+    def now_of(self, uuid: str) -> tuple[CallState, float | None] | None:
+        """Call `uuid`'s state and the seconds until its hang-up is due, if scheduled; None once it has ended."""
+        with self._lock:
+            call = self._calls.get(uuid)
+            if call is None:
+                return None
+            due = call.hang_up_due if call.state in MUSIC_STATES else None
+            return call.state, None if due is None else max(0.0, due - self._clock())
 
     def base_url_of(self, uuid: str) -> str:
         """The public URL call `uuid` was placed with; the current one for a call this app does not know
@@ -147,6 +158,7 @@ class CallFlow(CallRequests):
             call.state = CallState.ANSWERED
             call.answered_at = self._clock()
             log.info("call %s: answered; starting the music", call.uuid)
+            self.history.note(call.uuid, "answered; starting the music")
             self._pacer.submit(Priority.START_MUSIC, self._start_music, call)
         elif status == "answered":
             log.info("call %s: repeated answered event; the music is already arranged, nothing sent", call.uuid)
@@ -170,14 +182,17 @@ class CallFlow(CallRequests):
             if status == "ringing" and call.state is CallState.PLACED:
                 call.state = CallState.RINGING
             log.info("call %s: %s", call.uuid, status)
+            self.history.note(call.uuid, status)
 
     def _finish(self, call: Call, event: VoiceEvent) -> None:
         """Vonage says the call is over (the lock is held)."""
         pending = self._end(call)
         log.info(
-            "call %s: %s%s; %s", call.uuid, event.status, _billing(event),
+            "call %s: %s%s; %s", call.uuid, event.status, event.billing,
             "pending hang-up cancelled, nothing more sent" if pending else "nothing more to send",
         )
+        self.history.ended(call.uuid, f"ended: {event.status}{event.billing}", event.status, event.duration,
+                           event.price)
 
     def _confirm_ended(self, call: Call, event: VoiceEvent, attempt: int = 1) -> None:
         with self._lock:
@@ -199,6 +214,7 @@ class CallFlow(CallRequests):
                     "can be forged; set VONAGE_SIGNATURE_SECRET so that only Vonage's count.",
                     call.uuid, event.status, shown(found.status),
                 )
+                self.history.note(call.uuid, f"ignored a {event.status} event the Voice API contradicts")
             elif is_transient(outcome.error) and retry_in is not None:
                 self._deadlines.schedule(
                     retry_in, self._pacer.submit, Priority.CONFIRM_END, self._confirm_ended, call, event, attempt + 1,
@@ -230,11 +246,47 @@ class CallFlow(CallRequests):
             "call %s: no final event within %d s of placing it; Vonage has ended it, so it is forgotten",
             call.uuid, self._settings.longest_call,
         )
+        self.history.ended(call.uuid, "no final event came; Vonage has ended the call", "unknown")
+
+    # --- the controls on the call's page: Stop music, Play music, Hang up ---------------
+
+    def stop_music(self, uuid: str) -> None:
+        """Stop the music while the hang-up stays due when it was; Refused unless the music is playing."""
+        with self._lock:
+            call = self._in_state(uuid, {CallState.STREAMING}, "stop the music")
+            call.state = CallState.STOPPING_MUSIC
+            log.info("call %s: the person asked to stop the music", uuid)
+            self.history.note(uuid, "Stop music pressed")
+            self._pacer.submit(Priority.STOP_MUSIC, self._pause_music, call)
+
+    def play_music(self, uuid: str) -> None:
+        """Play AUDIO again before the hang-up is due; Refused unless the person stopped it."""
+        with self._lock:
+            call = self._in_state(uuid, {CallState.MUSIC_STOPPED}, "play the music")
+            call.state = CallState.ANSWERED
+            log.info("call %s: the person asked to play the music again", uuid)
+            self.history.note(uuid, "Play music pressed")
+            self._pacer.submit(Priority.START_MUSIC, self._play_music_again, call)
+
+    def hang_up(self, uuid: str) -> None:
+        """Hang up now, through the one hang-up each call gets; Refused once it is being hung up or over."""
+        with self._lock:
+            call = self._in_state(uuid, HANG_UP_STATES, "hang up")
+            log.info("call %s: the person asked to hang up", uuid)
+            self.history.note(uuid, "Hang up pressed")
+            self._hang_up_soon(call)
+
+    def _in_state(self, uuid: str, states: frozenset[CallState] | set[CallState], doing: str) -> Call:
+        """Call `uuid` if it is in one of `states`, else Refused saying why (the lock is held)."""
+        call = self._calls.get(uuid)
+        if call is None or call.state not in states:
+            raise Refused(409, f"Cannot {doing} now: the call is {call.state.value if call else 'over'}.")
+        return call
 
     # --- saying something into the call ------------------------------------------
 
     def say(self, uuid: str, text: str) -> None:
-        """Speak `text` into call `uuid` over the music, or raise CannotSay if the call is not answered."""
+        """Speak `text` into call `uuid` over the music, or raise Refused if the call is not answered."""
         with self._lock:
             call = self._calls.get(uuid)
             state = call.state if call else None
@@ -242,7 +294,7 @@ class CallFlow(CallRequests):
                 log.info("call %s: saying %d character(s): %r", uuid, len(text), text)
                 self._pacer.submit(Priority.OTHER, self._say, call, text)
                 return
-        raise CannotSay(409, "The call is not answered, so there is no one to say it to: "
+        raise Refused(409, "The call is not answered, so there is no one to say it to: "
                              + (f"it is {state.value}." if state else "it has ended, or this app did not place it."))
 
     # --- shutting down -------------------------------------------------------------
@@ -275,11 +327,3 @@ class CallFlow(CallRequests):
         # A request still in flight is abandoned: its thread does not hold up the exit.
         self._pacer.stop(max(0.0, give_up_at - time.monotonic()))
         return len(in_progress) - ended
-
-
-def _billing(event: VoiceEvent) -> str:
-    said = [f"{name} {value}" for name, value in (
-        ("after", event.duration and f"{event.duration} s"), ("price", event.price),
-        ("detail", event.detail), ("disconnected by", event.disconnected_by),
-    ) if value]
-    return f" ({', '.join(said)})" if said else ""

@@ -84,9 +84,11 @@ class _LoggedRequest:
         if request.error is not None:
             log.warning("%s: refused a malformed request: %s (%s)", client, self.status, shown(str(request.error.body)))
         else:
-            log.info('%s "%s %s HTTP/%s" %s in %s', client, shown(request.command), shown(request.path),
-                     shown(request.version), self.status.partition(" ")[0],
-                     f"{(time.time() - self.start_time) * 1000:.0f} ms")
+            # An open call page asks for its call's state twice a second: those answers are DEBUG lines.
+            polled = request.path.startswith("/calls/") and request.path.endswith(".json") and self.status[:3] == "200"
+            log.log(logging.DEBUG if polled else logging.INFO, '%s "%s %s HTTP/%s" %s in %s', client,
+                    shown(request.command), shown(request.path), shown(request.version), self.status.partition(" ")[0],
+                    f"{(time.time() - self.start_time) * 1000:.0f} ms")
 
 
 class _LoggedAppRequest(_LoggedRequest, WSGITask):

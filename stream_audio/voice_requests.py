@@ -1,13 +1,16 @@
 """Each Voice API request the app makes for a call, written where it happens:
 
-  CallRequests._create_call   POST /v1/calls                 ring TO_NUMBER (for CallFlow.place_call)
-  CallRequests._start_music   PUT /v1/calls/{uuid}/stream    on `answered`
-  CallRequests._stop_music    DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later (_time_up)
-  CallRequests._hang_up       PUT /v1/calls/{uuid} hangup    right after
-  CallRequests._say           PUT /v1/calls/{uuid}/talk      when the user says something into the call
+  CallRequests._create_call       POST /v1/calls                 ring TO_NUMBER (for CallFlow.place_call)
+  CallRequests._start_music       PUT /v1/calls/{uuid}/stream    on `answered`
+  CallRequests._stop_music        DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later (_time_up)
+  CallRequests._hang_up           PUT /v1/calls/{uuid} hangup    right after
+  CallRequests._say               PUT /v1/calls/{uuid}/talk      the user says something into the call
+  CallRequests._pause_music       DELETE /v1/calls/{uuid}/stream the person presses Stop music on the call's page
+  CallRequests._play_music_again  PUT /v1/calls/{uuid}/stream    ... and Play music (Hang up is _hang_up)
 
-Every request but the first waits its turn in the pacer (pacer.py), hang-ups first; each
-is timed and logged in one line, and a transient failure is retried while it has a point.
+Every request but the first waits its turn in the pacer (pacer.py), hang-ups first. Each
+is timed and logged in one line, noted in the call's history (history.py) for its page, and
+a transient failure is retried while the request still has a point.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from dataclasses import dataclass
 
 from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone, TtsStreamOptions, Voice
 
-from stream_audio.call_state import Call, CallState
+from stream_audio.call_state import MUSIC_STATES, Call, CallState
 from stream_audio.deadlines import Deadlines
+from stream_audio.history import CallHistory
 from stream_audio.pacer import Pacer, Priority
 from stream_audio.settings import CALL_MARGIN_SECONDS, Settings
 from stream_audio.voice_api import VOICE_API_ERRORS, explain, is_gone, is_transient, nothing_was_created
@@ -60,7 +64,7 @@ class Outcome:
 
 class CallRequests:
     """The Voice API requests for the calls CallFlow keeps, and what they share: the client,
-    the pacer, the deadline timer and the lock that guards every call's state."""
+    the pacer, the deadline timer, the history and the lock that guards every call's state."""
 
     def __init__(
         self, settings: Settings, voice: Voice, deadlines: Deadlines | None = None, pacer: Pacer | None = None,
@@ -74,6 +78,7 @@ class CallRequests:
         self._clock = clock
         self._deadlines = Deadlines() if deadlines is None else deadlines
         self._pacer = Pacer(settings.calls_per_second, settings.requests_per_second) if pacer is None else pacer
+        self.history = CallHistory()
 
     # --- placing a call ------------------------------------------------------------
 
@@ -113,6 +118,7 @@ class CallRequests:
                     "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
                     response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
                 )
+                self.history.placed(response.uuid, "placed: POST /v1/calls", _ms_since(started))
                 return Call(response.uuid, response.conversation_uuid, placed_at=self._clock(), base_url=base_url)
             finally:
                 self._pacer.call_creation_answered()
@@ -129,24 +135,22 @@ class CallRequests:
             if self._clock() > too_late:
                 log.warning("call %s: too late to start the music, %s after answered; hanging up instead",
                             call.uuid, _seconds(self._clock() - call.answered_at))
+                self.history.note(call.uuid, "too late to start the music; hanging up instead")
                 self._hang_up_soon(call)
                 return
             retry_in = self._retry_in(attempt, too_late)
-        s = self._settings
-        # The Voice API's default level is 0, so a request at that level leaves it out.
-        level = s.audio_level or None
-        step = f"PUT stream {s.audio.source} loop {s.audio_loop}" + (f" level {level:g}" if level else "")
+        step, music = self._music(call)
         with self._voice_api_request(call, numbered(step, attempt), retry_in=retry_in) as outcome:
-            self._voice.play_audio_into_call(call.uuid, AudioStreamOptions(
-                stream_url=[s.audio.url(call.base_url)], loop=s.audio_loop, level=level,
-            ))
+            self._voice.play_audio_into_call(call.uuid, music)
         with self._lock:
             if call.state is not CallState.ANSWERED:
                 log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
             elif outcome.error is None:
                 call.state = CallState.STREAMING
                 call.hangup = self._deadlines.schedule(self._settings.stream_seconds, self._time_up, call)
+                call.hang_up_due = self._clock() + self._settings.stream_seconds
                 log.info("call %s: hang-up in %g s", call.uuid, self._settings.stream_seconds)
+                self.history.note(call.uuid, f"music playing; hang-up in {self._settings.stream_seconds:g} s")
             elif is_transient(outcome.error) and retry_in is not None:
                 call.hangup = self._deadlines.schedule(
                     retry_in, self._pacer.submit, Priority.START_MUSIC, self._start_music, call, attempt + 1,
@@ -154,14 +158,29 @@ class CallRequests:
             else:
                 log.error("call %s: the music could not start; hanging up rather than leave the callee on a "
                           "silent line", call.uuid)
+                self.history.note(call.uuid, "the music could not start; hanging up")
                 self._hang_up_soon(call)
+
+    def _music(self, call: Call) -> tuple[str, AudioStreamOptions]:
+        """The PUT stream request that plays AUDIO into `call`, and its step's name."""
+        s = self._settings
+        # The Voice API's default level is 0, so a request at that level leaves it out.
+        level = s.audio_level or None
+        step = f"PUT stream {s.audio.source} loop {s.audio_loop}" + (f" level {level:g}" if level else "")
+        return step, AudioStreamOptions(stream_url=[s.audio.url(call.base_url)], loop=s.audio_loop, level=level)
 
     def _time_up(self, call: Call) -> None:
         with self._lock:
-            if call.state is not CallState.STREAMING:
+            if call.state not in MUSIC_STATES:
+                return
+            if call.state in (CallState.STOPPING_MUSIC, CallState.MUSIC_STOPPED):
+                log.info("call %s: STREAM_SECONDS are up; the music is stopped, so hanging up", call.uuid)
+                self.history.note(call.uuid, "time is up; hanging up")
+                self._hang_up_soon(call)
                 return
             call.state = CallState.HANGING_UP
         log.info("call %s: STREAM_SECONDS are up; stopping the music, then hanging up", call.uuid)
+        self.history.note(call.uuid, "time is up; stopping the music, then hanging up")
         self._pacer.submit(Priority.STOP_MUSIC, self._stop_music, call)
 
     def _stop_music(self, call: Call) -> None:
@@ -195,6 +214,7 @@ class CallRequests:
                 return
             if outcome.error is None:
                 call.state = CallState.HUNG_UP
+                self.history.note(call.uuid, "hung up; waiting for Vonage's final status")
             elif is_transient(outcome.error) and retry_in is not None:
                 call.hangup = self._deadlines.schedule(
                     retry_in, self._pacer.submit, Priority.HANG_UP, self._hang_up, call, attempt + 1,
@@ -209,6 +229,7 @@ class CallRequests:
                    else "retrying cannot change this answer")
             log.error("call %s: gave up hanging up (%s); Vonage's length_timer ends the call %d s after it was "
                       "answered", call.uuid, why, s.length_timer)
+            self.history.note(call.uuid, f"gave up hanging up ({why}); Vonage's length_timer ends the call")
 
     def _ended_by_vonage_at(self, call: Call) -> float:
         """When Vonage's own timers end the call whatever the app does (the lock is held)."""
@@ -220,6 +241,31 @@ class CallRequests:
         """The pause before the next try, or None if that try would come too late (or never)."""
         pause = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
         return None if self._closing or self._clock() + pause >= pointless_after else pause
+
+    # --- the page's Stop music and Play music -------------------------------------
+
+    def _pause_music(self, call: Call) -> None:
+        with self._lock:
+            if call.state is not CallState.STOPPING_MUSIC:
+                return  # time was up, or the call ended, while this waited
+        with self._voice_api_request(call, "DELETE stream", gone_is_fine=True) as outcome:
+            self._voice.stop_audio_stream(call.uuid)
+        with self._lock:
+            if call.state is CallState.STOPPING_MUSIC:
+                # Not stopped: it still plays, and the person may press Stop music again.
+                call.state = CallState.MUSIC_STOPPED if outcome.error is None else CallState.STREAMING
+
+    def _play_music_again(self, call: Call) -> None:
+        with self._lock:
+            if call.state is not CallState.ANSWERED:
+                return  # time was up, or the call ended, while this waited
+        step, music = self._music(call)
+        with self._voice_api_request(call, step) as outcome:
+            self._voice.play_audio_into_call(call.uuid, music)
+        with self._lock:
+            if call.state is CallState.ANSWERED:
+                # Not retried: the person sees the failure and may press Play music again.
+                call.state = CallState.STREAMING if outcome.error is None else CallState.MUSIC_STOPPED
 
     # --- saying something into the call ------------------------------------------
 
@@ -243,13 +289,16 @@ class CallRequests:
         except VOICE_API_ERRORS as error:
             if gone_is_fine and is_gone(error):
                 log.info("call %s: %s answered 404: already ended (took %s)", call.uuid, step, _since(started))
+                self.history.note(call.uuid, f"{step}: already ended", _ms_since(started))
                 return
             outcome.error = error
             reason = explain(error, self._settings.api_timeout)[1]
             then = f" Retrying in {retry_in:g} s." if retry_in is not None and is_transient(error) else ""
             log.error("call %s: %s failed after %s: %s%s", call.uuid, step, _since(started), reason, then)
+            self.history.note(call.uuid, f"{step} failed.{then}", _ms_since(started), failure=reason)
         else:
             log.info("call %s: %s done (took %s)", call.uuid, step, _since(started))
+            self.history.note(call.uuid, f"{step} done", _ms_since(started))
 
 
 def numbered(step: str, attempt: int) -> str:
@@ -262,4 +311,8 @@ def _seconds(seconds: float) -> str:
 
 
 def _since(started: float) -> str:
-    return f"{(time.monotonic() - started) * 1000:.0f} ms"
+    return f"{_ms_since(started)} ms"
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

@@ -57,6 +57,15 @@ class VoiceEvent:
     detail: str | None = None  # why a call failed or was rejected
     disconnected_by: str | None = None
 
+    @property
+    def billing(self) -> str:
+        """What Vonage said of a final status's cost and cause, for a log line: ` (after 21 s, price 0.004)`."""
+        said = [f"{name} {value}" for name, value in (
+            ("after", self.duration and f"{self.duration} s"), ("price", self.price),
+            ("detail", self.detail), ("disconnected by", self.disconnected_by),
+        ) if value]
+        return f" ({', '.join(said)})" if said else ""
+
 
 def read_event(body: Any) -> VoiceEvent:
     """The event in a parsed webhook body; EventRefused if it is not one Vonage could send."""

@@ -4,15 +4,17 @@ and the real app served over real HTTP on loopback, in this process or as `pytho
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from app import PROJECT_DIR
 from tests.support import (
-    API_KEY, API_SECRET, APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, Account, RunningApp, RunningProcess,
+    API_KEY, API_SECRET, APPLICATION_ID, CHROMIUM, TO_NUMBER, VONAGE_NUMBER, Account, RunningApp, RunningProcess,
 )
 from tools.app_process import free_port, user_environment
 from tools.application_api_standin import ApplicationApiStandIn
@@ -20,6 +22,28 @@ from tools.credentials import ThrowAwayCredentials, throwaway_credentials
 from tools.ngrok_agent_standin import NgrokAgentStandIn
 from tools.numbers_api_standin import NumbersApiStandIn, owned_number
 from tools.voice_api_standin import VoiceApiStandIn
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright: the call page's tests run in a real browser."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing, and CI must run the browser tests: apt-get install chromium")
+        pytest.skip("the browser tests need Chromium: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """A tab in a fresh browser profile: no cookie, so no token, until it opens the start-up link."""
+    context = chromium.new_context(viewport={"width": 360, "height": 740})
+    context.set_default_timeout(5000)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture(autouse=True)

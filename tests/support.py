@@ -45,6 +45,7 @@ API_KEY = "abcd1234"
 API_SECRET = "api-s3cr3t-0123456789"
 APP_LOGGERS = ("app", "__main__", "stream_audio")
 STREAM_SECONDS = 20  # in the fast tests' Account
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, which the call page's tests drive
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -54,6 +55,12 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
         time.sleep(0.01)
     return result
+
+
+def steps_sent(voice_api: VoiceApiStandIn, call_uuid: str) -> list[str]:
+    """The Voice API requests creating calls or acting on call `call_uuid`, in order; checks of unsigned
+    final events (GET call) left out."""
+    return [r.step for r in voice_api.received if r.call_uuid in (call_uuid, None) and r.step != "get_call"]
 
 
 def app_records(caplog: pytest.LogCaptureFixture, level: int = logging.NOTSET) -> list[str]:
@@ -96,6 +103,10 @@ class RunningApp:
         self._server = make_server(self.app, listening)
         self._thread = threading.Thread(target=self._server.run, name="app-server", daemon=True)
         self._thread.start()
+
+    def link(self, path: str = "/call") -> str:
+        """`path` with the call token in its query: /call is the link the app prints at start-up."""
+        return f"{self.url}{path}?token={self.token}"
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         """GET `path` as the browser that opened the start-up link."""
@@ -140,6 +151,10 @@ class RunningApp:
 
 class RunningProcess(AppProcess):
     """`python app.py`, and Vonage's side of its webhooks."""
+
+    def link(self, path: str = "/call") -> str:
+        """`path` with the call token in its query: /call is the link the app prints at start-up."""
+        return f"{self.url}{path}?token={self.env['CALL_TOKEN']}"
 
     def place_call(self) -> str:
         response = requests.get(self.url + "/call", params={"token": self.env["CALL_TOKEN"]}, timeout=10)
@@ -310,7 +325,7 @@ class Account:
 def copy_of_the_project(folder: Path) -> Path:
     """What `python app.py` needs, copied into `folder`: a clone whose .env and private.key the test owns."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("app.py", "public", "stream_audio"):
+    for name in ("app.py", "public", "stream_audio", "templates", "static"):
         source = PROJECT_DIR / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / name)
     return folder

@@ -44,7 +44,7 @@ def test_a_head_request_such_as_a_link_preview_places_no_call(running_app, voice
     response = requests.head(running_app.url + "/call", timeout=5)
 
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET, POST"
     assert voice_api.received == []
 
 

@@ -2,16 +2,19 @@
 
 Starts `python app.py` and a local Voice API that behaves like Vonage from the outside,
 opens /call as a browser would, and prints the call's life as a timeline. Exits 0 if
-the call went as it should, 1 if Vonage would have found something wrong.
+the call went as it should, 1 if Vonage would have found something wrong. With
+--browser it places no call itself: it prints the link for a person to open, and keeps
+serving (the callee answers each call after a second) until Ctrl-C.
 
     python -m tools.demo [--stream-seconds 5|auto] [--audio public/your.mp3] [--audio-level L]
-                         [--audio-loop N] [--callee-hangs-up-after N] [--signed]
+                         [--audio-loop N] [--callee-hangs-up-after N] [--signed] [--browser]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         if not app.wait_until_serving():
             last_lines = "\n".join(app.log().splitlines()[-8:])
             timeline.problem("demo", f"app.py did not start:\n{last_lines}")
+        elif options.browser:
+            serve_a_person(app)
         else:
             stream_seconds = place_call(timeline, port)
             patience = RING_SECONDS + (stream_seconds or 0) + 15
@@ -80,6 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def serve_a_person(app: AppProcess) -> None:
+    """Keep the app and the stand-in serving while a person clicks through calls, until Ctrl-C."""
+    print(f"\nOpen {app.url}/call?token={CALL_TOKEN} in a browser to place a call and follow it on its page; "
+          f"{app.url}/ places more. Ctrl-C stops.\n", flush=True)
+    try:
+        app.process.wait()
+    except KeyboardInterrupt:
+        # The terminal's Ctrl-C reached app.py too: let it hang up what is in progress and exit.
+        try:
+            app.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__.split("\n\n")[0])
     parser.add_argument("--audio", type=in_public, metavar="FILE",
@@ -89,16 +108,19 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="how many times to play it, 0 until the hang-up (default 1 with auto, else 0)")
     parser.add_argument("--stream-seconds", type=seconds_or_auto, metavar="S|auto",
                         help="how long it plays before the app hangs up, or auto: as long as it lasts "
-                             "(default 5, or auto with --audio)")
+                             "(default 5, 30 with --browser, or auto with --audio)")
     parser.add_argument("--callee-hangs-up-after", type=positive, metavar="N",
                         help="the callee hangs up N seconds after answering")
     parser.add_argument("--signed", action="store_true",
                         help="Vonage signs every event and the app checks each signature")
+    parser.add_argument("--browser", action="store_true",
+                        help="place no call: print the link for a person to open, and serve until Ctrl-C")
     parser.add_argument("--app", default="app.py", metavar="SCRIPT",
                         help="the script to run instead of app.py, e.g. one that breaks it on purpose")
     options = parser.parse_args(argv)
     if options.stream_seconds is None:
-        options.stream_seconds = "5" if options.audio is None else "auto"
+        # A person at the page needs time to press Stop music and Play music before the hang-up.
+        options.stream_seconds = "auto" if options.audio else "30" if options.browser else "5"
     options.audio = options.audio or "music.mp3"
     if options.audio_loop is None:
         options.audio_loop = "1" if options.stream_seconds == "auto" else "0"
