@@ -8,8 +8,8 @@ The routes read in the order a call lives:
   POST /webhooks/events    `answered` starts AUDIO (voice_requests.CallRequests._start_music);
                            STREAM_SECONDS later (_time_up) the app stops it (_stop_music) and
                            hangs up (_hang_up)
-  POST /calls/<uuid>/say   the user's words spoken into the answered call (calls.CallFlow.say)
-The call's page, its controls and the home page, /, are in stream_audio/call_page.py.
+The call's page, its controls (Stop music, Play music, Hang up, Say) and the home page, /, are
+in stream_audio/call_page.py.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from stream_audio.access import CallToken, from_this_site
 from stream_audio.account_setup import run_setup
 from stream_audio.call_page import ANOTHER_SITE, call_pages, failure, placed
-from stream_audio.calls import CallFlow, Refused
+from stream_audio.calls import CallFlow
 from stream_audio.public_url import NoPublicUrl, PublicUrl
-from stream_audio.say import text_to_say
 from stream_audio.server import listen, serve
 from stream_audio.settings import DEFAULT_GREETING, Settings, SettingsError
 from stream_audio.voice_api import make_voice_client
@@ -140,21 +139,6 @@ def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR
         # Anything else Vonage sends is acknowledged: a 4xx would send a live call down its fallback path.
         calls.on_event(event)
         return "", 204
-
-    @app.post("/calls/<uuid>/say")
-    def say(uuid: str):
-        if not call_token.allows(request):
-            log.warning("say: refused a request from %s without the right token", request.remote_addr)
-            return jsonify(error="Open the link this server printed at start-up (/call?token=...) first."), 403
-        if not from_this_site(request):
-            log.warning("say: refused a request another site's page made")
-            return jsonify(error="Say something from this app's own page, not from another site."), 403
-        try:
-            calls.say(uuid, text_to_say(request))
-        except Refused as refused:
-            log.warning("call %s: refused to say something: %s", shown(uuid), refused.reason)
-            return jsonify(error=refused.reason), refused.status
-        return jsonify(uuid=uuid, message="Saying it into the call."), 202
 
     app.register_blueprint(call_pages(calls, call_token, settings))
 

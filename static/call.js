@@ -104,9 +104,14 @@
       busy = true;
       for (const other of forms) other.querySelector("button").disabled = true;
       try {
-        const answer = await fetch(form.action, { method: "POST", headers: { Accept: "application/json" } });
+        const answer = await fetch(form.action, {
+          method: "POST",
+          headers: { Accept: "application/json" },
+          body: new URLSearchParams(new FormData(form)),
+        });
         const body = await answer.json().catch(() => ({}));
         $("said").textContent = body.message || body.error || `The app answered ${answer.status}.`;
+        if (answer.ok && form.dataset.control === "say") form.reset();
       } catch (unreachable) {
         $("said").textContent = "Cannot reach the app; nothing was done.";
       }

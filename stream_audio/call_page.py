@@ -15,9 +15,10 @@ from typing import Any
 from flask import Blueprint, Request, Response, jsonify, redirect, render_template, request, url_for
 
 from stream_audio.access import CallToken, from_this_site
-from stream_audio.call_state import HANG_UP_STATES, CallState
+from stream_audio.call_state import HANG_UP_STATES, MUSIC_STATES, CallState
 from stream_audio.calls import CallFlow, Refused
 from stream_audio.history import CallRecord
+from stream_audio.say import text_to_say
 from stream_audio.settings import Settings
 from stream_audio.webhooks import CALL_UUID, shown
 
@@ -122,6 +123,15 @@ def call_pages(calls: CallFlow, call_token: CallToken, settings: Settings) -> Bl
     def hang_up(uuid: str):
         return _control(uuid, calls.hang_up, "Hanging up.")
 
+    @pages.post("/calls/<uuid>/say")
+    def say(uuid: str):
+        try:
+            calls.say(uuid, text_to_say(request))
+        except Refused as refused:
+            log.warning("call %s: refused to say something: %s", shown(uuid), refused.reason)
+            return failure(refused.status, refused.reason)
+        return _done(uuid, "Saying it into the call.")
+
     def _control(uuid: str, act, message: str):
         if calls.history.of(uuid) is None:
             return failure(404, RESTARTED)
@@ -130,6 +140,9 @@ def call_pages(calls: CallFlow, call_token: CallToken, settings: Settings) -> Bl
         except Refused as refused:
             log.warning("call %s: %s refused: %s", uuid, request.path.rsplit("/", 1)[-1], refused.reason)
             return failure(refused.status, refused.reason)
+        return _done(uuid, message)
+
+    def _done(uuid: str, message: str):
         if wants_page(request):
             return redirect(url_for("pages.call_page", uuid=uuid), 303)
         return jsonify(uuid=uuid, message=message), 202
@@ -156,6 +169,8 @@ def call_view(calls: CallFlow, settings: Settings, uuid: str) -> dict[str, Any] 
         "hang_up_in": hang_up_in,
         "ended": state is None,
         "failure": record.failure,
+        "playing": f"{settings.audio.source}, for {settings.stream_seconds:g} s"
+        + (f", {settings.audio_loop} time(s)" if settings.audio_loop else ""),
         "steps": [{
             "at": _when(step.at), "after": f"+{step.at - record.placed_at:.1f} s", "what": step.what,
             "took": None if step.took_ms is None else f"Voice API {step.took_ms} ms", "failure": step.failure,
@@ -164,6 +179,7 @@ def call_view(calls: CallFlow, settings: Settings, uuid: str) -> dict[str, Any] 
             "stop_music": state is CallState.STREAMING,
             "play_music": state is CallState.MUSIC_STOPPED,
             "hang_up": state in HANG_UP_STATES,
+            "say": state in MUSIC_STATES,
             "call_again": over,
         },
     }

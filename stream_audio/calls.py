@@ -290,8 +290,9 @@ class CallFlow(CallRequests):
         with self._lock:
             call = self._calls.get(uuid)
             state = call.state if call else None
-            if state in (CallState.ANSWERED, CallState.STREAMING):
+            if state in MUSIC_STATES:
                 log.info("call %s: saying %d character(s): %r", uuid, len(text), text)
+                self.history.note(uuid, "Say pressed: “" + (text if len(text) <= 80 else text[:79] + "…") + "”")
                 self._pacer.submit(Priority.OTHER, self._say, call, text)
                 return
         raise Refused(409, "The call is not answered, so there is no one to say it to: "

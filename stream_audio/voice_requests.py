@@ -270,7 +270,7 @@ class CallRequests:
     # --- saying something into the call ------------------------------------------
 
     def _say(self, call: Call, text: str) -> None:
-        with self._voice_api_request(call, "say"):
+        with self._voice_api_request(call, "PUT talk"):
             self._voice.play_tts_into_call(call.uuid, TtsStreamOptions(
                 text=text, language=self._settings.greeting_language,
             ))

@@ -164,3 +164,45 @@ def test_twenty_open_pages_leave_the_servers_thread_count_unchanged(start_proces
 
     assert app.threads() == threads_before
     context.close()
+
+
+def test_the_page_says_what_plays_and_speaks_a_message_into_the_live_call(start_app, voice_api, page):
+    running = start_app(STREAM_SECONDS="30")
+    page.goto(running.link())
+    call_uuid = uuid_of(page)
+    expect(page.get_by_text("Plays music.mp3, for 30 s")).to_be_visible()
+    expect(button(page, "Say")).to_be_disabled()  # nobody is on the line yet
+
+    voice_api.callee_answers(call_uuid)
+    running.vonage_sends(call_uuid, "answered")
+    expect(headline(page)).to_have_text("Music playing")
+    page.get_by_label("Message").fill("Your order has shipped.")
+    button(page, "Say").click()
+
+    [talk] = voice_api.wait_for("start_talk", call_uuid=call_uuid)
+    assert talk.body == {"text": "Your order has shipped.", "language": "en-US"}
+    expect(page.get_by_text("Say pressed: \u201cYour order has shipped.\u201d")).to_be_visible()
+    expect(page.get_by_text("PUT talk done")).to_be_visible()
+    expect(page.get_by_label("Message")).to_have_value("")
+
+
+@pytest.mark.parametrize("message, refusal", [
+    ("", "There is nothing to say: the text is empty."),
+    ("a" * 1501, "The text is 1,501 characters long"),
+], ids=["empty", "over 1,500 characters"])
+def test_an_empty_or_over_long_message_is_refused_in_plain_words_and_nothing_is_said(
+        start_app, voice_api, page, message, refusal):
+    running = start_app(STREAM_SECONDS="30")
+    page.goto(running.link())
+    call_uuid = uuid_of(page)
+    voice_api.callee_answers(call_uuid)
+    running.vonage_sends(call_uuid, "answered")
+    expect(button(page, "Say")).to_be_enabled()
+
+    page.get_by_label("Message").fill(message)
+    button(page, "Say").click()
+
+    expect(page.get_by_text(refusal)).to_be_visible()
+    expect(page.get_by_label("Message")).to_have_value(message)  # kept, to be shortened
+    time.sleep(0.3)
+    assert voice_api.sent("start_talk") == []

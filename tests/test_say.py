@@ -9,6 +9,7 @@ import time
 import pytest
 import requests
 
+from stream_audio.call_page import ANOTHER_SITE
 from tests.support import app_log, wait_for_log
 
 WORDS = "Our offices reopen on Monday at nine."
@@ -40,7 +41,7 @@ def test_the_words_are_spoken_into_the_call_in_greeting_language(answered, voice
     assert talk.method == "PUT" and talk.path == f"/v1/calls/{call_uuid}/talk"
     assert talk.body == {"text": WORDS, "language": "en-GB"}
     assert voice_api.rejected == []  # a valid JWT, and a body the Voice API reference accepts
-    wait_for_log(caplog, f"call {call_uuid}: say done")
+    wait_for_log(caplog, f"call {call_uuid}: PUT talk done")
     assert f"call {call_uuid}: saying 37 character(s): {WORDS!r}" in app_log(caplog)
     assert not voice_api.sent("stop_stream")  # spoken over the music, which plays on
 
@@ -117,7 +118,7 @@ def test_another_sites_page_cannot_make_the_callee_hear_its_words(answered, voic
     response = say(running, call_uuid, json={"text": "Please call 0900 123 456"}, headers=headers)
 
     assert response.status_code == 403
-    assert response.json()["error"] == "Say something from this app's own page, not from another site."
+    assert response.json()["error"] == ANOTHER_SITE
     time.sleep(0.2)
     assert voice_api.sent("start_talk") == []
     assert "say: refused a request another site's page made" in app_log(caplog)
@@ -155,6 +156,6 @@ def test_a_voice_api_refusing_the_talk_is_logged_with_its_reason_and_the_call_go
 
     assert say(running, call_uuid, json={"text": WORDS}).status_code == 202
 
-    wait_for_log(caplog, f"call {call_uuid}: say failed after")
+    wait_for_log(caplog, f"call {call_uuid}: PUT talk failed after")
     assert say(running, call_uuid, json={"text": WORDS}).status_code == 202
     assert len(voice_api.wait_for("start_talk", count=2, call_uuid=call_uuid)) == 2
