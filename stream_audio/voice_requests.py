@@ -143,7 +143,9 @@ class CallRequests:
         with self._voice_api_request(call, numbered(step, attempt), retry_in=retry_in) as outcome:
             self._voice.play_audio_into_call(call.uuid, music)
         with self._lock:
-            if call.state is not CallState.ANSWERED:
+            if call.state is CallState.HANGING_UP:
+                log.info("call %s: the hang-up asked for while the music was starting is on its way", call.uuid)
+            elif call.state is not CallState.ANSWERED:
                 log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
             elif outcome.error is None:
                 call.state = CallState.STREAMING
