@@ -24,9 +24,9 @@ from flask import Flask, abort, jsonify, request, send_from_directory
 from vonage_voice import Stream, Talk
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from stream_audio.access import CallToken, from_this_site
+from stream_audio.access import CallToken
 from stream_audio.account_setup import run_setup
-from stream_audio.call_page import ANOTHER_SITE, call_pages, failure, placed
+from stream_audio.call_page import call_pages, failure, placed, refusal
 from stream_audio.calls import CallFlow
 from stream_audio.public_url import NoPublicUrl, PublicUrl
 from stream_audio.server import listen, serve
@@ -79,12 +79,8 @@ def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR
         # Flask answers HEAD from a GET view; a link preview must not cost a call.
         if request.method == "HEAD":
             return "", 405, {"Allow": "GET, POST"}
-        if not call_token.allows(request):
-            log.warning("/call: refused a request from %s without the right token", request.remote_addr)
-            return failure(403, "Open the link this server printed at start-up (/call?token=...) to place a call.")
-        if request.method == "POST" and not from_this_site(request):
-            log.warning("/call: refused a request another site's page made")
-            return failure(403, ANOTHER_SITE)
+        if (turned_away := refusal(call_token)) is not None:
+            return turned_away
         try:
             uuid = calls.place_call()
         except CallNotPlaced as refused:

@@ -60,6 +60,17 @@ def failure(status: int, reason: str, headers: dict[str, str] | None = None) -> 
     return answer
 
 
+def refusal(call_token: CallToken) -> Response | None:
+    """A 403 for a request without the start-up link's token, or a POST another site's page made; None if allowed."""
+    if not call_token.allows(request):
+        log.warning("%s: refused a request from %s without the right token", shown(request.path), request.remote_addr)
+        return failure(403, OPEN_THE_LINK)
+    if request.method == "POST" and not from_this_site(request):
+        log.warning("%s: refused a request another site's page made", shown(request.path))
+        return failure(403, ANOTHER_SITE)
+    return None
+
+
 def placed(uuid: str, settings: Settings) -> Response:
     """The answer to a new call: its page for a browser (303, so a reload places no second call), JSON for a script."""
     if wants_page(request):
@@ -79,14 +90,7 @@ def call_pages(calls: CallFlow, call_token: CallToken, settings: Settings) -> Bl
 
     @pages.before_request
     def only_for_the_token_holder() -> Response | None:
-        if not call_token.allows(request):
-            log.warning("%s: refused a request from %s without the right token", shown(request.path),
-                        request.remote_addr)
-            return failure(403, OPEN_THE_LINK)
-        if request.method == "POST" and not from_this_site(request):
-            log.warning("%s: refused a request another site's page made", shown(request.path))
-            return failure(403, ANOTHER_SITE)
-        return None
+        return refusal(call_token)
 
     @pages.after_request
     def page_headers(answer: Response) -> Response:

@@ -227,7 +227,7 @@ class CallFlow(CallRequests):
 
     def _end(self, call: Call) -> bool:
         """Vonage says the call is over: forget it (the lock is held); True if a hang-up was pending."""
-        pending = call.state in (CallState.ANSWERED, CallState.STREAMING, CallState.HANGING_UP)
+        pending = call.state in MUSIC_STATES or call.state is CallState.HANGING_UP
         call.state = CallState.ENDED
         self._calls.pop(call.uuid, None)
         self._by_conversation.pop(call.conversation_uuid, None)

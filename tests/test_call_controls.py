@@ -104,3 +104,16 @@ def test_the_history_keeps_a_call_after_the_flow_has_forgotten_it_with_vonages_f
         "DELETE stream done", "PUT hangup done", "hung up; waiting for Vonage's final status",
         "ended: completed (after 21 s, price 0.0084)",
     ]
+
+
+def test_a_callee_who_hangs_up_while_the_music_is_stopped_has_the_pending_hang_up_cancelled(account, caplog):
+    call_uuid = answered_call(account)
+    account.calls.stop_music(call_uuid)
+    account.run_for(1)
+
+    account.voice.ended[call_uuid] = "completed"
+    account.vonage_says(call_uuid, "completed")
+    account.run_for(STREAM_SECONDS)
+
+    assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "stop_stream", "get_call"]
+    assert f"call {call_uuid}: completed; pending hang-up cancelled" in caplog.text
