@@ -172,7 +172,9 @@ def main() -> int:
     log.info(
         "Open %s to ring %s; Vonage reaches this server at %s%s",
         link if call_token.generated else link.replace(call_token.value, "<CALL_TOKEN>"),
-        settings.to_number, public_url, "" if settings.base_url else " (found from ngrok, asked again for each call)",
+        settings.to_number,
+        public_url,
+        "" if settings.base_url else " (found from ngrok, asked again for each call)",
     )
     try:
         serve(app, listening)

@@ -45,6 +45,7 @@ LIMITED_STREAM_SECONDS = 20
 
 # --- The stand-in, in a process of its own ------------------------------------------
 
+
 def _serve_standin(control, public_pem: str, ssl_context: ssl.SSLContext) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     standin = VoiceApiStandIn(APPLICATION_ID, public_pem, ssl_context)
@@ -77,6 +78,7 @@ class StandInProcess:
         def call(*args):
             self._control.send((command, args))
             return self._control.recv()
+
         return call
 
     def all_arrivals(self, step: str) -> dict[str, list[float]]:
@@ -99,6 +101,7 @@ class StandInProcess:
 
 
 # --- The app, as `python app.py` -----------------------------------------------------
+
 
 class BenchedApp(AppProcess):
     """`python app.py`, driven with http.client: lighter than requests, so the driver costs little."""
@@ -133,6 +136,7 @@ class BenchedApp(AppProcess):
 
 
 # --- Loads -------------------------------------------------------------------------
+
 
 def place_calls(app: BenchedApp, count: int) -> list[str]:
     with ThreadPoolExecutor(4) as pool:
@@ -178,9 +182,12 @@ def request_cpu_ms(settings: Settings, count: int = 300) -> float:
     """CPU per Voice API request in the app's own client: everything but the network wait."""
     voice = make_voice_client(settings)
     from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone
-    call_uuid = voice.create_call(CreateCallRequest(to=[ToPhone(number="447700900001")],
-                                                    from_=Phone(number="447700900000"),
-                                                    answer_url=["http://127.0.0.1/a"])).uuid
+
+    call_uuid = voice.create_call(
+        CreateCallRequest(
+            to=[ToPhone(number="447700900001")], from_=Phone(number="447700900000"), answer_url=["http://127.0.0.1/a"]
+        )
+    ).uuid
     options = AudioStreamOptions(stream_url=["http://127.0.0.1/audio/music.mp3"], loop=0)
     voice.play_audio_into_call(call_uuid, options)  # the first request signs the JWT
     started = time.thread_time()
@@ -195,8 +202,14 @@ def slow_clients(app: BenchedApp, count: int) -> list[tuple[str, str, str]]:
     clients = []
     for n in range(count):
         client = socket.create_connection(("127.0.0.1", app.port), timeout=5)
-        client.sendall([b"", b"GET /call HTTP/1.1\r\nHost: x\r\n", b"POST /webhooks/events HTTP/1.1\r\n"
-                        b"Host: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"][n % 3])
+        client.sendall(
+            [
+                b"",
+                b"GET /call HTTP/1.1\r\nHost: x\r\n",
+                b"POST /webhooks/events HTTP/1.1\r\n"
+                b"Host: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            ][n % 3]
+        )
         clients.append(client)
     last_sent = time.monotonic()
     time.sleep(0.5)
@@ -220,12 +233,17 @@ def slow_clients(app: BenchedApp, count: int) -> list[tuple[str, str, str]]:
         (f"threads with {count} slow clients", "< 100", f"{threads}"),
         (f"/call with {count} slow clients", "< 1 s", f"{call_ms:.1f} ms"),
         (f"webhook answer with {count} slow clients", "< 1 s", f"{webhook_ms:.1f} ms"),
-        ("slow clients dropped after", "< 30 s", f"{min(dropped):.1f}-{max(dropped):.1f} s"
-         + (f" ({count - len(dropped)} never dropped)" if len(dropped) < count else "")),
+        (
+            "slow clients dropped after",
+            "< 30 s",
+            f"{min(dropped):.1f}-{max(dropped):.1f} s"
+            + (f" ({count - len(dropped)} never dropped)" if len(dropped) < count else ""),
+        ),
     ]
 
 
 # --- The run -------------------------------------------------------------------------
+
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="stream-audio-bench-"))
@@ -235,17 +253,27 @@ def main() -> int:
     standin = StandInProcess(credentials.public_pem, credentials.server_context)
     port = free_port()
     env = user_environment(
-        VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-        VONAGE_NUMBER="447700900000", TO_NUMBER="447700900001", BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
-        STREAM_SECONDS=str(STREAM_SECONDS), VONAGE_API_HOST=standin.host, VONAGE_API_TIMEOUT="10",
-        MAX_ACTIVE_CALLS=str(WAITING_CALLS + BURST_CALLS), CALL_TOKEN=CALL_TOKEN,
+        VONAGE_APPLICATION_ID=APPLICATION_ID,
+        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        VONAGE_NUMBER="447700900000",
+        TO_NUMBER="447700900001",
+        BASE_URL=f"http://127.0.0.1:{port}",
+        PORT=str(port),
+        STREAM_SECONDS=str(STREAM_SECONDS),
+        VONAGE_API_HOST=standin.host,
+        VONAGE_API_TIMEOUT="10",
+        MAX_ACTIVE_CALLS=str(WAITING_CALLS + BURST_CALLS),
+        CALL_TOKEN=CALL_TOKEN,
         # The app's own speed, as for an account whose limits Vonage raised; the last section keeps to 3/s and 15/s.
-        VONAGE_CALLS_PER_SECOND="1000", VONAGE_REQUESTS_PER_SECOND="1000",
+        VONAGE_CALLS_PER_SECOND="1000",
+        VONAGE_REQUESTS_PER_SECOND="1000",
     )
     settings = Settings.from_env(env)
     rows: list[tuple[str, str, str]] = []
-    print(f"Benchmarking on {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}; "
-          f"logs in {work}", flush=True)
+    print(
+        f"Benchmarking on {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}; logs in {work}",
+        flush=True,
+    )
 
     print("- Voice API request CPU ...", flush=True)
     rows.append(("Voice API request overhead (CPU per request)", "< 3 ms", f"{request_cpu_ms(settings):.2f} ms"))
@@ -277,8 +305,13 @@ def main() -> int:
         webhook_ms = [answer * 1000 for _, answer in sent.values()]
         to_stream_ms = [(started_at[c] - sent[c][0]) * 1000 for c in calls if c in started_at]
         rows.append((f"webhook answer p99, {BURST_CALLS} answered in 1 s", "< 10 ms", f"{p99(webhook_ms):.1f} ms"))
-        rows.append((f"answered -> stream start leaves the app, p99 ({BURST_CALLS} in 1 s)", "< 100 ms",
-                     f"{p99(to_stream_ms):.1f} ms" + missing(calls, started_at)))
+        rows.append(
+            (
+                f"answered -> stream start leaves the app, p99 ({BURST_CALLS} in 1 s)",
+                "< 100 ms",
+                f"{p99(to_stream_ms):.1f} ms" + missing(calls, started_at),
+            )
+        )
         end_calls(app, calls)
 
         print("- webhook events per second ...", flush=True)
@@ -296,28 +329,43 @@ def main() -> int:
         started_at = wait_for(standin, "start_stream", calls, 10)
         threads, rss = app.threads_and_rss_mb()
         rows.append((f"threads with {WAITING_CALLS} calls waiting", "< 40", f"{threads} (idle: {idle_threads})"))
-        rows.append((f"memory over idle with {WAITING_CALLS} calls waiting", "< 30 MB",
-                     f"{rss - idle_rss:.1f} MB (idle: {idle_rss:.0f} MB)"))
+        rows.append(
+            (
+                f"memory over idle with {WAITING_CALLS} calls waiting",
+                "< 30 MB",
+                f"{rss - idle_rss:.1f} MB (idle: {idle_rss:.0f} MB)",
+            )
+        )
         hung_up_at = wait_for(standin, "hangup", calls, STREAM_SECONDS + 10)
-        errors_ms = [(hung_up_at[c] - started_at[c] - STREAM_SECONDS) * 1000 for c in calls
-                     if c in hung_up_at and c in started_at]
-        rows.append((f"hang-up timing error p99, {WAITING_CALLS} calls", "< 100 ms",
-                     f"{p99(errors_ms):.1f} ms (median {statistics.median(errors_ms):.1f})"
-                     + missing(calls, hung_up_at)))
+        errors_ms = [
+            (hung_up_at[c] - started_at[c] - STREAM_SECONDS) * 1000
+            for c in calls
+            if c in hung_up_at and c in started_at
+        ]
+        rows.append(
+            (
+                f"hang-up timing error p99, {WAITING_CALLS} calls",
+                "< 100 ms",
+                f"{p99(errors_ms):.1f} ms (median {statistics.median(errors_ms):.1f})" + missing(calls, hung_up_at),
+            )
+        )
         end_calls(app, calls)
 
         print(f"- {SLOW_CLIENTS} slow clients (about 25 s) ...", flush=True)
         rows += slow_clients(app, SLOW_CLIENTS)
 
-        print(f"- {BURST_CALLS} calls answered within one second, the Voice API stalling {STALL_SECONDS} s ...",
-              flush=True)
+        print(
+            f"- {BURST_CALLS} calls answered within one second, the Voice API stalling {STALL_SECONDS} s ...",
+            flush=True,
+        )
         calls = place_calls(app, BURST_CALLS)
         for step in ("start_stream", "stop_stream", "hangup"):
             standin.misbehave(step, None, STALL_SECONDS)
         sent = paced(app, calls, "answered", BURST_CALLS)
         webhook_ms = [answer * 1000 for _, answer in sent.values()]
-        rows.append((f"webhook answer p99, Voice API stalling {STALL_SECONDS} s", "< 10 ms",
-                     f"{p99(webhook_ms):.1f} ms"))
+        rows.append(
+            (f"webhook answer p99, Voice API stalling {STALL_SECONDS} s", "< 10 ms", f"{p99(webhook_ms):.1f} ms")
+        )
     finally:
         app.stop()
     try:
@@ -333,12 +381,19 @@ def within_the_limits(standin: StandInProcess, env: dict[str, str], work: Path) 
     """Bursts of calls answered within a second, against a Voice API refusing what goes over 3/s and 15/s."""
     standin.behave()
     standin.enforce_limits(3, 15)
-    env = {**env, "VONAGE_CALLS_PER_SECOND": "3", "VONAGE_REQUESTS_PER_SECOND": "15",
-           "STREAM_SECONDS": str(LIMITED_STREAM_SECONDS)}
+    env = {
+        **env,
+        "VONAGE_CALLS_PER_SECOND": "3",
+        "VONAGE_REQUESTS_PER_SECOND": "15",
+        "STREAM_SECONDS": str(LIMITED_STREAM_SECONDS),
+    }
     rows = []
     for count in LIMITED_BURSTS:
-        print(f"- {count} calls answered within one second, Voice API enforcing 3/s and 15/s "
-              f"(about {count // 3 + LIMITED_STREAM_SECONDS + count // 5} s) ...", flush=True)
+        print(
+            f"- {count} calls answered within one second, Voice API enforcing 3/s and 15/s "
+            f"(about {count // 3 + LIMITED_STREAM_SECONDS + count // 5} s) ...",
+            flush=True,
+        )
         app = BenchedApp(env, work / f"app-limited-{count}.log")
         if not app.wait_until_serving():
             raise SystemExit(f"app.py did not start:\n{app.log()}")
@@ -354,21 +409,35 @@ def within_the_limits(standin: StandInProcess, env: dict[str, str], work: Path) 
             app.stop()
         started = sum(len(starts.get(c, [])) == 1 for c in calls)
         hung_up_once = sum(len(hangups.get(c, [])) == 1 for c in calls)
-        lateness = [hangups[c][0] - starts[c][0] - LIMITED_STREAM_SECONDS for c in calls if c in hangups and c in starts]
+        lateness = [
+            hangups[c][0] - starts[c][0] - LIMITED_STREAM_SECONDS for c in calls if c in hangups and c in starts
+        ]
         # Each ending is two requests (stop, hang-up) at 15 a second: the last of `count` endings
         # can come no sooner than 2 x count / 15 s after the first is due.
         least = 2 * count / 15
-        ending_span = (max(hangups[c][0] for c in calls if c in hangups) - min(starts[c][0] for c in calls if c in starts)
-                       - LIMITED_STREAM_SECONDS)
+        ending_span = (
+            max(hangups[c][0] for c in calls if c in hangups)
+            - min(starts[c][0] for c in calls if c in starts)
+            - LIMITED_STREAM_SECONDS
+        )
         rows += [
             (f"{count} calls under the limits: hung up once each", f"{count}/{count}", f"{hung_up_once}/{count}"),
-            (f"{count} calls under the limits: music started (too late for the rest: hung up)", "-",
-             f"{started}/{count}"),
+            (
+                f"{count} calls under the limits: music started (too late for the rest: hung up)",
+                "-",
+                f"{started}/{count}",
+            ),
             (f"{count} calls under the limits: requests Vonage refused (429)", "0", str(refused)),
-            (f"{count} calls under the limits: hang-up lateness, min-max", "-",
-             f"{min(lateness):.2f}-{max(lateness):.2f} s"),
-            (f"{count} calls under the limits: first due to last hang-up, vs {least:.1f} s the rate allows",
-             f"< {least * 1.1:.1f} s", f"{ending_span:.1f} s"),
+            (
+                f"{count} calls under the limits: hang-up lateness, min-max",
+                "-",
+                f"{min(lateness):.2f}-{max(lateness):.2f} s",
+            ),
+            (
+                f"{count} calls under the limits: first due to last hang-up, vs {least:.1f} s the rate allows",
+                f"< {least * 1.1:.1f} s",
+                f"{ending_span:.1f} s",
+            ),
         ]
     return rows
 

@@ -38,8 +38,9 @@ class CallToken:
 
     def remember(self, response: Response, request: Request) -> None:
         """Keep the token in a cookie, so pages opened from the link need no token in their URLs."""
-        response.set_cookie(COOKIE, self.value, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="Strict",
-                            secure=request.is_secure)
+        response.set_cookie(
+            COOKIE, self.value, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="Strict", secure=request.is_secure
+        )
 
     def _matches(self, given: str) -> bool:
         return hmac.compare_digest(given.encode(errors="replace"), self.value.encode())

@@ -20,10 +20,15 @@ from typing import Any
 import pydantic
 import requests
 from dotenv import dotenv_values, set_key
-from vonage_application import (
-    Application, ApplicationConfig, Capabilities, Voice, VoiceUrl, VoiceWebhooks,
-)
 from vonage import VonageError
+from vonage_application import (
+    Application,
+    ApplicationConfig,
+    Capabilities,
+    Voice,
+    VoiceUrl,
+    VoiceWebhooks,
+)
 from vonage_http_client import Auth, AuthenticationError, HttpClient, HttpClientOptions, HttpRequestError, NotFoundError
 from vonage_numbers import ListOwnedNumbersFilter, Numbers, NumbersError, OwnedNumber, UpdateNumberParams
 
@@ -41,8 +46,16 @@ AGAIN = "then run `make setup` again"
 PLAIN = re.compile(r"[\w./:+-]+")  # a value .env holds as it is, unquoted
 
 _ROWS = {s.name: s for s in (*SETTINGS, *ACCOUNT_SETTINGS)}
-READS = ("VONAGE_API_KEY", "VONAGE_API_SECRET", "VONAGE_API_HOST", "VONAGE_REST_HOST", "VONAGE_API_TIMEOUT",
-         "VONAGE_NUMBER", "VONAGE_APPLICATION_ID", "BASE_URL")
+READS = (
+    "VONAGE_API_KEY",
+    "VONAGE_API_SECRET",
+    "VONAGE_API_HOST",
+    "VONAGE_REST_HOST",
+    "VONAGE_API_TIMEOUT",
+    "VONAGE_NUMBER",
+    "VONAGE_APPLICATION_ID",
+    "BASE_URL",
+)
 OPTIONAL = ("VONAGE_NUMBER", "VONAGE_APPLICATION_ID", "BASE_URL")
 KEY_PATH = _ROWS["VONAGE_APPLICATION_PRIVATE_KEY_PATH"]
 
@@ -94,8 +107,12 @@ class AccountSetup:
         self._key_path_text = key_path_text
         self._env_path = env_path
         auth = Auth(api_key=settings["api_key"], api_secret=settings["api_secret"])
-        options = HttpClientOptions(api_host=settings["api_host"], rest_host=settings["rest_host"],
-                                    timeout=settings["api_timeout"], max_retries=0)
+        options = HttpClientOptions(
+            api_host=settings["api_host"],
+            rest_host=settings["rest_host"],
+            timeout=settings["api_timeout"],
+            max_retries=0,
+        )
         # The SDK's HTTP client keeps the last request's Content-Type: shared, it would label the
         # Numbers API's form as JSON after the Application API's JSON, and Vonage would find no
         # parameters in it. A client per API sends each request as what it is.
@@ -123,7 +140,8 @@ class AccountSetup:
         while index is not None:
             with self._asking("Numbers API", "listing the account's numbers"):
                 page, _, index = self._numbers.list_owned_numbers(
-                    ListOwnedNumbersFilter(size=NUMBERS_PAGE_SIZE, index=index))
+                    ListOwnedNumbersFilter(size=NUMBERS_PAGE_SIZE, index=index)
+                )
             owned += page
         return owned
 
@@ -133,11 +151,14 @@ class AccountSetup:
         if wanted:
             number = next((n for n in owned if n.msisdn == wanted), None)
             if number is None:
-                raise SetupFailed(f"VONAGE_NUMBER {wanted} is not a number this account owns. {_choices(voice)} "
-                                  "Nothing was changed.")
+                raise SetupFailed(
+                    f"VONAGE_NUMBER {wanted} is not a number this account owns. {_choices(voice)} Nothing was changed."
+                )
             if number not in voice:
-                raise SetupFailed(f"VONAGE_NUMBER {wanted} cannot make voice calls (its features: "
-                                  f"{', '.join(number.features or ['none'])}). {_choices(voice)} Nothing was changed.")
+                raise SetupFailed(
+                    f"VONAGE_NUMBER {wanted} cannot make voice calls (its features: "
+                    f"{', '.join(number.features or ['none'])}). {_choices(voice)} Nothing was changed."
+                )
             return number
         if len(voice) == 1:
             return voice[0]
@@ -149,7 +170,8 @@ class AccountSetup:
         try:
             with self._asking("Numbers API", f"linking {number.msisdn} to application {application_id}"):
                 self._numbers.update_number(
-                    UpdateNumberParams(country=number.country, msisdn=number.msisdn, app_id=application_id))
+                    UpdateNumberParams(country=number.country, msisdn=number.msisdn, app_id=application_id)
+                )
         except SetupFailed as failure:
             if not created:
                 raise SetupFailed(f"{failure} Nothing was changed; run `make setup` again to retry.") from None
@@ -190,14 +212,23 @@ class AccountSetup:
                 f"away; {AGAIN}. Nothing was changed."
             )
         if not os.access(self._key_path.parent, os.W_OK):
-            raise SetupFailed(f"Cannot save a private key in {self._key_path.parent}: it is not writable. Make it "
-                              f"writable or set VONAGE_APPLICATION_PRIVATE_KEY_PATH elsewhere, {AGAIN}. "
-                              "Nothing was changed.")
+            raise SetupFailed(
+                f"Cannot save a private key in {self._key_path.parent}: it is not writable. Make it "
+                f"writable or set VONAGE_APPLICATION_PRIVATE_KEY_PATH elsewhere, {AGAIN}. "
+                "Nothing was changed."
+            )
         base_url = self._settings["base_url"] or PLACEHOLDER_URL
-        config = ApplicationConfig(name=APPLICATION_NAME, capabilities=Capabilities(voice=Voice(webhooks=VoiceWebhooks(
-            answer_url=VoiceUrl(address=f"{base_url}/audio/answer.json", http_method="GET"),
-            event_url=VoiceUrl(address=f"{base_url}/webhooks/events", http_method="POST"),
-        ))))
+        config = ApplicationConfig(
+            name=APPLICATION_NAME,
+            capabilities=Capabilities(
+                voice=Voice(
+                    webhooks=VoiceWebhooks(
+                        answer_url=VoiceUrl(address=f"{base_url}/audio/answer.json", http_method="GET"),
+                        event_url=VoiceUrl(address=f"{base_url}/webhooks/events", http_method="POST"),
+                    )
+                )
+            ),
+        )
         with self._asking("Application API", "creating the Voice application"):
             application = self._applications.create_application(config)
         private_key = (application.keys.model_extra or {}).get("private_key") if application.keys else None
@@ -206,8 +237,9 @@ class AccountSetup:
                 raise OSError("Vonage's answer carried no private key")
             _save_private_key(self._key_path, private_key)
         except OSError as error:
-            raise self._undo(application.id, f"its private key could not be saved to {self._key_path} "
-                                             f"({error.strerror or error})") from None
+            raise self._undo(
+                application.id, f"its private key could not be saved to {self._key_path} ({error.strerror or error})"
+            ) from None
         return application.id
 
     def _undo(self, application_id: str, why: str) -> SetupFailed:
@@ -217,10 +249,13 @@ class AccountSetup:
             with self._asking("Application API", f"deleting application {application_id} again"):
                 self._applications.delete_application(application_id)
         except SetupFailed as failure:
-            return SetupFailed(f"{happened} {failure} That application is no use without its key: delete it at "
-                               f"{APPLICATIONS_PAGE}, fix the cause, {AGAIN}. .env was not changed.")
-        return SetupFailed(f"{happened} Setup deleted that application again; fix the cause, {AGAIN}. "
-                           "Nothing was changed.")
+            return SetupFailed(
+                f"{happened} {failure} That application is no use without its key: delete it at "
+                f"{APPLICATIONS_PAGE}, fix the cause, {AGAIN}. .env was not changed."
+            )
+        return SetupFailed(
+            f"{happened} Setup deleted that application again; fix the cause, {AGAIN}. Nothing was changed."
+        )
 
     # --- .env and the summary ---------------------------------------------------
 
@@ -240,22 +275,34 @@ class AccountSetup:
     def summary(self, outcome: Outcome, env: Mapping[str, str]) -> str:
         base_url = self._settings["base_url"]
         if outcome.created:
-            urls = f"its webhooks point at {base_url}" if base_url else (
-                f"its webhook URLs are placeholders ({PLACEHOLDER_URL}): each call this app places gives Vonage "
-                "its own, from BASE_URL")
-            lines = [f"Created Voice application \"{APPLICATION_NAME}\" ({outcome.application_id}); {urls}.",
-                     f"Saved its private key to {self._key_path}, readable by you alone."]
+            urls = (
+                f"its webhooks point at {base_url}"
+                if base_url
+                else (
+                    f"its webhook URLs are placeholders ({PLACEHOLDER_URL}): each call this app places gives Vonage "
+                    "its own, from BASE_URL"
+                )
+            )
+            lines = [
+                f'Created Voice application "{APPLICATION_NAME}" ({outcome.application_id}); {urls}.',
+                f"Saved its private key to {self._key_path}, readable by you alone.",
+            ]
         else:
-            lines = [f"Application {outcome.application_id} exists and its private key is at {self._key_path}: "
-                     "no new application."]
+            lines = [
+                f"Application {outcome.application_id} exists and its private key is at {self._key_path}: "
+                "no new application."
+            ]
         if not outcome.linked:
             lines.append(f"{outcome.number} was already linked to the application.")
         elif outcome.was_linked_to:
             lines.append(f"Linked {outcome.number} to the application, away from application {outcome.was_linked_to}.")
         else:
             lines.append(f"Linked {outcome.number} to the application.")
-        lines.append(f"Wrote {', '.join(outcome.written)} into {self._env_path}." if outcome.written
-                     else f"{self._env_path} already had every value.")
+        lines.append(
+            f"Wrote {', '.join(outcome.written)} into {self._env_path}."
+            if outcome.written
+            else f"{self._env_path} already had every value."
+        )
         if not (outcome.created or outcome.linked or outcome.written):
             lines.insert(0, "Already set up: nothing was changed.")
         todo = []
@@ -279,19 +326,23 @@ class AccountSetup:
                 f"settings page of the Vonage dashboard, {KEYS_PAGE}, into .env. Nothing was changed."
             ) from None
         except HttpRequestError as error:
-            raise SetupFailed(f"Vonage's {api} answered {error.response.status_code} "
-                              f"({_detail(error.response)}) while {doing}.") from None
+            raise SetupFailed(
+                f"Vonage's {api} answered {error.response.status_code} ({_detail(error.response)}) while {doing}."
+            ) from None
         except NumbersError as error:
             raise SetupFailed(f"Vonage's {api} refused {doing}: {error}.") from None
         except requests.Timeout:
-            raise SetupFailed(f"Vonage's {api} at {host} did not answer within {self._settings['api_timeout']} s "
-                              f"while {doing}; try again.") from None
+            raise SetupFailed(
+                f"Vonage's {api} at {host} did not answer within {self._settings['api_timeout']} s "
+                f"while {doing}; try again."
+            ) from None
         except requests.ConnectionError:
-            raise SetupFailed(f"Could not reach Vonage's {api} at {host} while {doing}: check this machine's "
-                              f"network connection and {host_setting}.") from None
+            raise SetupFailed(
+                f"Could not reach Vonage's {api} at {host} while {doing}: check this machine's "
+                f"network connection and {host_setting}."
+            ) from None
         except (VonageError, requests.RequestException, pydantic.ValidationError):
             raise SetupFailed(f"Vonage's {api} gave an answer setup could not understand while {doing}.") from None
-
 
 
 def _save_private_key(path: Path, pem: str) -> None:
@@ -308,12 +359,16 @@ def _save_private_key(path: Path, pem: str) -> None:
 
 def _choices(voice: list[OwnedNumber]) -> str:
     if not voice:
-        return (f"This account has no number that can make voice calls: buy one with the Voice feature at "
-                f"{BUY_NUMBERS_PAGE}, {AGAIN}.")
+        return (
+            f"This account has no number that can make voice calls: buy one with the Voice feature at "
+            f"{BUY_NUMBERS_PAGE}, {AGAIN}."
+        )
     if len(voice) == 1:
         return f"Its one number that can make voice calls is {voice[0].msisdn}: set VONAGE_NUMBER to it, {AGAIN}."
-    return (f"This account has {len(voice)} numbers that can make voice calls: "
-            f"{', '.join(n.msisdn for n in voice)}. Set VONAGE_NUMBER in .env to the one to call from, {AGAIN}.")
+    return (
+        f"This account has {len(voice)} numbers that can make voice calls: "
+        f"{', '.join(n.msisdn for n in voice)}. Set VONAGE_NUMBER in .env to the one to call from, {AGAIN}."
+    )
 
 
 def _in_file(env_path: Path) -> dict[str, str]:

@@ -28,8 +28,10 @@ OPEN_THE_LINK = "Open the link this server printed at start-up (/call?token=...)
 ANOTHER_SITE = "Use this app's own pages: a request another site's page made is refused."
 RESTARTED = "The app restarted; this call is no longer tracked."
 # Only this app's own script, styles and pages, and no framing: nothing from a CDN, no clickjacking.
-PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
-              "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 HEADLINES = {
     CallState.PLACED: "Placed: waiting for the phone to ring",
@@ -102,8 +104,11 @@ def call_pages(calls: CallFlow, call_token: CallToken, settings: Settings) -> Bl
 
     @pages.get("/")
     def home():
-        return render_template("home.html", to_number=settings.to_number, calls=[
-            (record, _when(record.placed_at)) for record in calls.history.newest_first()])
+        return render_template(
+            "home.html",
+            to_number=settings.to_number,
+            calls=[(record, _when(record.placed_at)) for record in calls.history.newest_first()],
+        )
 
     @pages.get("/calls/<uuid>")
     def call_page(uuid: str):
@@ -175,10 +180,16 @@ def call_view(calls: CallFlow, settings: Settings, uuid: str) -> dict[str, Any] 
         "failure": record.failure,
         "playing": f"{settings.audio.source}, for {settings.stream_seconds:g} s"
         + (f", {settings.audio_loop} time(s)" if settings.audio_loop else ""),
-        "steps": [{
-            "at": _when(step.at), "after": f"+{step.at - record.placed_at:.1f} s", "what": step.what,
-            "took": None if step.took_ms is None else f"Voice API {step.took_ms} ms", "failure": step.failure,
-        } for step in record.steps],
+        "steps": [
+            {
+                "at": _when(step.at),
+                "after": f"+{step.at - record.placed_at:.1f} s",
+                "what": step.what,
+                "took": None if step.took_ms is None else f"Voice API {step.took_ms} ms",
+                "failure": step.failure,
+            }
+            for step in record.steps
+        ],
         "controls": {
             "stop_music": state is CallState.STREAMING,
             "play_music": state is CallState.MUSIC_STOPPED,
@@ -191,7 +202,10 @@ def call_view(calls: CallFlow, settings: Settings, uuid: str) -> dict[str, Any] 
 
 def _headline(state: CallState | None, hang_up_in: float | None, record: CallRecord) -> str:
     if state is None:
-        said = [f"after {record.duration} s" if record.duration else "", f"price {record.price}" if record.price else ""]
+        said = [
+            f"after {record.duration} s" if record.duration else "",
+            f"price {record.price}" if record.price else "",
+        ]
         details = ", ".join(part for part in said if part)
         return f"Ended: {record.final_status}" + (f" ({details})" if details else "")
     if state is CallState.ANSWERED and hang_up_in is not None:

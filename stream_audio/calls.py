@@ -53,7 +53,11 @@ class CallFlow(CallRequests):
     """
 
     def __init__(
-        self, settings: Settings, voice: Voice, deadlines: Deadlines | None = None, pacer: Pacer | None = None,
+        self,
+        settings: Settings,
+        voice: Voice,
+        deadlines: Deadlines | None = None,
+        pacer: Pacer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(settings, voice, deadlines, pacer, clock)
@@ -100,8 +104,9 @@ class CallFlow(CallRequests):
             if in_progress >= s.max_active_calls:
                 log.warning("/call: refused: %d call(s) in progress, the most MAX_ACTIVE_CALLS allows", in_progress)
                 raise CallNotPlaced(
-                    429, f"{in_progress} call(s) are already in progress, the most MAX_ACTIVE_CALLS allows. "
-                    "Try again when one has ended."
+                    429,
+                    f"{in_progress} call(s) are already in progress, the most MAX_ACTIVE_CALLS allows. "
+                    "Try again when one has ended.",
                 )
             self._being_placed += 1
         call = None
@@ -162,16 +167,25 @@ class CallFlow(CallRequests):
             self._pacer.submit(Priority.START_MUSIC, self._start_music, call)
         elif status == "answered":
             log.info("call %s: repeated answered event; the music is already arranged, nothing sent", call.uuid)
-        elif (status in FINAL_STATUSES and call.in_progress and not call.hanging_up_now
-              and not self._settings.signature_secret):
+        elif (
+            status in FINAL_STATUSES
+            and call.in_progress
+            and not call.hanging_up_now
+            and not self._settings.signature_secret
+        ):
             # Anyone who finds BASE_URL could have sent it; ending the call's record on its word
             # would drop the hang-up and free a MAX_ACTIVE_CALLS slot, so the Voice API is asked
             # first. Once the app's own hang-up is on its way, the ending is the app's doing.
             if call.confirming_end:
                 log.info("call %s: unsigned %s event; already asking the Voice API", call.uuid, status)
             elif sum(c.confirming_end for c in self._calls.values()) >= MOST_CONFIRMATIONS:
-                log.warning("call %s: ignored an unsigned %s event: %d others are being checked; the call is still "
-                            "hung up on time", call.uuid, status, MOST_CONFIRMATIONS)
+                log.warning(
+                    "call %s: ignored an unsigned %s event: %d others are being checked; the call is still "
+                    "hung up on time",
+                    call.uuid,
+                    status,
+                    MOST_CONFIRMATIONS,
+                )
             else:
                 call.confirming_end = True
                 log.info("call %s: unsigned %s event; asking the Voice API before acting on it", call.uuid, status)
@@ -188,11 +202,15 @@ class CallFlow(CallRequests):
         """Vonage says the call is over (the lock is held)."""
         pending = self._end(call)
         log.info(
-            "call %s: %s%s; %s", call.uuid, event.status, event.billing,
+            "call %s: %s%s; %s",
+            call.uuid,
+            event.status,
+            event.billing,
             "pending hang-up cancelled, nothing more sent" if pending else "nothing more to send",
         )
-        self.history.ended(call.uuid, f"ended: {event.status}{event.billing}", event.status, event.duration,
-                           event.price)
+        self.history.ended(
+            call.uuid, f"ended: {event.status}{event.billing}", event.status, event.duration, event.price
+        )
 
     def _confirm_ended(self, call: Call, event: VoiceEvent, attempt: int = 1) -> None:
         with self._lock:
@@ -200,7 +218,9 @@ class CallFlow(CallRequests):
                 return
             retry_in = self._retry_in(attempt, self._ended_by_vonage_at(call))
         found: CallInfo | None = None
-        with self._voice_api_request(call, numbered("GET call", attempt), gone_is_fine=True, retry_in=retry_in) as outcome:
+        with self._voice_api_request(
+            call, numbered("GET call", attempt), gone_is_fine=True, retry_in=retry_in
+        ) as outcome:
             found = self._voice.get_call(call.uuid)
         with self._changed:
             if call.state is CallState.ENDED:
@@ -212,17 +232,29 @@ class CallFlow(CallRequests):
                 log.warning(
                     "call %s: ignored a %s event that the Voice API contradicts: the call is %s. Unsigned events "
                     "can be forged; set VONAGE_SIGNATURE_SECRET so that only Vonage's count.",
-                    call.uuid, event.status, shown(found.status),
+                    call.uuid,
+                    event.status,
+                    shown(found.status),
                 )
                 self.history.note(call.uuid, f"ignored a {event.status} event the Voice API contradicts")
             elif is_transient(outcome.error) and retry_in is not None:
                 self._deadlines.schedule(
-                    retry_in, self._pacer.submit, Priority.CONFIRM_END, self._confirm_ended, call, event, attempt + 1,
+                    retry_in,
+                    self._pacer.submit,
+                    Priority.CONFIRM_END,
+                    self._confirm_ended,
+                    call,
+                    event,
+                    attempt + 1,
                 )
             else:
                 call.confirming_end = False
-                log.error("call %s: could not confirm the %s event, so the call is still treated as in progress; "
-                          "a hang-up to a call already over is answered 404 and harms nothing", call.uuid, event.status)
+                log.error(
+                    "call %s: could not confirm the %s event, so the call is still treated as in progress; "
+                    "a hang-up to a call already over is answered 404 and harms nothing",
+                    call.uuid,
+                    event.status,
+                )
             self._changed.notify_all()
 
     def _end(self, call: Call) -> bool:
@@ -244,7 +276,8 @@ class CallFlow(CallRequests):
             self._changed.notify_all()
         log.warning(
             "call %s: no final event within %d s of placing it; Vonage has ended it, so it is forgotten",
-            call.uuid, self._settings.longest_call,
+            call.uuid,
+            self._settings.longest_call,
         )
         self.history.ended(call.uuid, "no final event came; Vonage has ended the call", "unknown")
 
@@ -295,8 +328,11 @@ class CallFlow(CallRequests):
                 self.history.note(uuid, "Say pressed: “" + (text if len(text) <= 80 else text[:79] + "…") + "”")
                 self._pacer.submit(Priority.OTHER, self._say, call, text)
                 return
-        raise Refused(409, "The call is not answered, so there is no one to say it to: "
-                             + (f"it is {state.value}." if state else "it has ended, or this app did not place it."))
+        raise Refused(
+            409,
+            "The call is not answered, so there is no one to say it to: "
+            + (f"it is {state.value}." if state else "it has ended, or this app did not place it."),
+        )
 
     # --- shutting down -------------------------------------------------------------
 
@@ -319,12 +355,17 @@ class CallFlow(CallRequests):
                     self._pacer.submit(Priority.STOP_MUSIC, self._stop_music, call)
                 elif call.in_progress:
                     self._hang_up_soon(call)  # a copy of one already queued or in flight sends nothing
-            self._changed.wait_for(lambda: not any(call.in_progress for call in in_progress),
-                                   give_up_at - time.monotonic())
+            self._changed.wait_for(
+                lambda: not any(call.in_progress for call in in_progress), give_up_at - time.monotonic()
+            )
             ended = sum(call.state in (CallState.HUNG_UP, CallState.ENDED) for call in in_progress)
         if in_progress:
-            log.info("shutting down: ended %d of %d call(s)%s", ended, len(in_progress),
-                     "" if ended == len(in_progress) else "; Vonage's length_timer ends the rest")
+            log.info(
+                "shutting down: ended %d of %d call(s)%s",
+                ended,
+                len(in_progress),
+                "" if ended == len(in_progress) else "; Vonage's length_timer ends the rest",
+            )
         # A request still in flight is abandoned: its thread does not hold up the exit.
         self._pacer.stop(max(0.0, give_up_at - time.monotonic()))
         return len(in_progress) - ended

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+
 class Deadlines:
     """The standard library's scheduler on a thread of its own.
 

@@ -68,7 +68,10 @@ class Pacer:
     """The one way out to the Voice API: `submit` queues work, `reserve_call_creation` waits for a slot."""
 
     def __init__(
-        self, calls_per_second: int, requests_per_second: int, workers: int = 8,
+        self,
+        calls_per_second: int,
+        requests_per_second: int,
+        workers: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock
@@ -78,8 +81,9 @@ class Pacer:
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._stopping = False
-        self._threads = [threading.Thread(target=self._work, name=f"voice-api-{n}", daemon=True)
-                         for n in range(workers)]
+        self._threads = [
+            threading.Thread(target=self._work, name=f"voice-api-{n}", daemon=True) for n in range(workers)
+        ]
         for thread in self._threads:
             thread.start()
 

@@ -33,14 +33,19 @@ class PublicUrl:
             answer = requests.get(f"{self._ngrok_api_url}/tunnels", timeout=NGROK_TIMEOUT_SECONDS)
             answer.raise_for_status()
             tunnels = answer.json()["tunnels"]
-            found = [t["public_url"].rstrip("/") for t in tunnels
-                     if t["proto"] == "https" and _port_of(t["config"]["addr"]) == str(self._port)]
+            found = [
+                t["public_url"].rstrip("/")
+                for t in tunnels
+                if t["proto"] == "https" and _port_of(t["config"]["addr"]) == str(self._port)
+            ]
         except (requests.HTTPError, ValueError, KeyError, TypeError, AttributeError):
-            raise NoPublicUrl(f"The ngrok agent at {self._ngrok_api_url} gave an answer this app could not read. "
-                              f"{self._what_to_do}") from None
+            raise NoPublicUrl(
+                f"The ngrok agent at {self._ngrok_api_url} gave an answer this app could not read. {self._what_to_do}"
+            ) from None
         except requests.RequestException:
-            raise NoPublicUrl(f"No ngrok agent answered at {self._ngrok_api_url} (NGROK_API_URL). "
-                              f"{self._what_to_do}") from None
+            raise NoPublicUrl(
+                f"No ngrok agent answered at {self._ngrok_api_url} (NGROK_API_URL). {self._what_to_do}"
+            ) from None
         if not found:
             raise NoPublicUrl(f"ngrok is running but has no https tunnel to port {self._port}. {self._what_to_do}")
         return found[0]

@@ -22,6 +22,9 @@ def text_to_say(request: Request) -> str:
     if not text:
         raise Refused(400, "There is nothing to say: the text is empty.")
     if len(text) > MAX_SPOKEN_CHARACTERS:
-        raise Refused(400, f"The text is {len(text):,} characters long; the Voice API speaks at most "
-                             f"{MAX_SPOKEN_CHARACTERS:,} at a time. Shorten it, or say it in parts.")
+        raise Refused(
+            400,
+            f"The text is {len(text):,} characters long; the Voice API speaks at most "
+            f"{MAX_SPOKEN_CHARACTERS:,} at a time. Shorten it, or say it in parts.",
+        )
     return text

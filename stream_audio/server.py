@@ -56,8 +56,11 @@ class _StrictRequest(HTTPRequestParser):
 
     def received(self, data: bytes) -> int:
         if self.body_rcv is None and not self.header_plus and data and data[0] not in _REQUEST_START:
-            self.error = BadRequest("a TLS handshake: this port speaks plain HTTP" if data[0] == TLS_HANDSHAKE
-                                    else f"not HTTP: it starts with byte {data[0]:#04x}")
+            self.error = BadRequest(
+                "a TLS handshake: this port speaks plain HTTP"
+                if data[0] == TLS_HANDSHAKE
+                else f"not HTTP: it starts with byte {data[0]:#04x}"
+            )
             self.completed = True
             return len(data)
         return super().received(data)
@@ -86,9 +89,16 @@ class _LoggedRequest:
         else:
             # An open call page asks for its call's state twice a second: those answers are DEBUG lines.
             polled = request.path.startswith("/calls/") and request.path.endswith(".json") and self.status[:3] == "200"
-            log.log(logging.DEBUG if polled else logging.INFO, '%s "%s %s HTTP/%s" %s in %s', client,
-                    shown(request.command), shown(request.path), shown(request.version), self.status.partition(" ")[0],
-                    f"{(time.time() - self.start_time) * 1000:.0f} ms")
+            log.log(
+                logging.DEBUG if polled else logging.INFO,
+                '%s "%s %s HTTP/%s" %s in %s',
+                client,
+                shown(request.command),
+                shown(request.path),
+                shown(request.version),
+                self.status.partition(" ")[0],
+                f"{(time.time() - self.start_time) * 1000:.0f} ms",
+            )
 
 
 class _LoggedAppRequest(_LoggedRequest, WSGITask):
@@ -157,8 +167,9 @@ def _stop_serving(signum: int, _frame) -> None:
 
 
 def _exit_now(signum: int, _frame) -> None:
-    log.warning("%s again: exiting now; Vonage's length_timer ends any call still in progress",
-                signal.Signals(signum).name)
+    log.warning(
+        "%s again: exiting now; Vonage's length_timer ends any call still in progress", signal.Signals(signum).name
+    )
     # At once: not even waiting for Voice API requests in flight, as a normal exit would.
     os._exit(128 + signum)
 

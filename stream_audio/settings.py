@@ -92,6 +92,7 @@ class Settings:
 
 # --- How each kind of setting is read: the text in, the value out, or Unusable --------
 
+
 def text(value: str, **_: Any) -> str:
     return value
 
@@ -110,7 +111,9 @@ def private_key(value: str, project_dir: Path, **_: Any) -> str:
     try:
         pem = path.read_text()
     except (OSError, UnicodeDecodeError) as error:
-        raise Unusable(f": cannot read the private key at {path} ({getattr(error, 'strerror', None) or 'not a text file'})")
+        raise Unusable(
+            f": cannot read the private key at {path} ({getattr(error, 'strerror', None) or 'not a text file'})"
+        )
     try:
         Auth(application_id="settings-check", private_key=pem).generate_application_jwt()
     # The SDK hands the key to PyJWT and cryptography, whose errors differ by what is
@@ -169,15 +172,21 @@ def stream_seconds(value: str, values: dict[str, Any], **_: Any) -> float:
     if played is None or loop is None:
         raise Unusable("=auto needs a usable AUDIO and AUDIO_LOOP: fix those, or set STREAM_SECONDS to a number")
     if played.seconds is None:
-        raise Unusable("=auto cannot know how long a URL plays: set STREAM_SECONDS to a number of seconds, "
-                       "or AUDIO to a file in public/")
+        raise Unusable(
+            "=auto cannot know how long a URL plays: set STREAM_SECONDS to a number of seconds, "
+            "or AUDIO to a file in public/"
+        )
     if loop == 0:
-        raise Unusable("=auto cannot know when AUDIO_LOOP=0 (play until the hang-up) ends: set AUDIO_LOOP to how "
-                       "many times to play it, or STREAM_SECONDS to a number of seconds")
+        raise Unusable(
+            "=auto cannot know when AUDIO_LOOP=0 (play until the hang-up) ends: set AUDIO_LOOP to how "
+            "many times to play it, or STREAM_SECONDS to a number of seconds"
+        )
     seconds = played.seconds * loop + AUTO_GRACE_SECONDS
     if seconds > MAX_STREAM_SECONDS:
-        raise Unusable(f"=auto would play {seconds:g} s, over the {MAX_STREAM_SECONDS} s a call may last: "
-                       "lower AUDIO_LOOP, or set STREAM_SECONDS to a number of seconds")
+        raise Unusable(
+            f"=auto would play {seconds:g} s, over the {MAX_STREAM_SECONDS} s a call may last: "
+            "lower AUDIO_LOOP, or set STREAM_SECONDS to a number of seconds"
+        )
     return seconds
 
 
@@ -235,8 +244,13 @@ class Setting:
 
 SETTINGS = (
     Setting("VONAGE_APPLICATION_ID", "application_id", text, legacy_name="NEXMO_APPLICATION_ID"),
-    Setting("VONAGE_APPLICATION_PRIVATE_KEY_PATH", "private_key", private_key, "private.key",
-            "NEXMO_APPLICATION_PRIVATE_KEY_PATH"),
+    Setting(
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH",
+        "private_key",
+        private_key,
+        "private.key",
+        "NEXMO_APPLICATION_PRIVATE_KEY_PATH",
+    ),
     Setting("VONAGE_NUMBER", "vonage_number", phone_number, legacy_name="NEXMO_NUMBER"),
     Setting("TO_NUMBER", "to_number", phone_number),
     Setting("BASE_URL", "base_url", public_url, ""),
@@ -269,8 +283,11 @@ ALL_NAMES = tuple(name for s in (*SETTINGS, *ACCOUNT_SETTINGS) for name in (s.na
 
 
 def read_settings(
-    rows: Iterable[Setting], env: Mapping[str, str], project_dir: Path | None = None,
-    optional: Collection[str] = (), cannot: str = "start",
+    rows: Iterable[Setting],
+    env: Mapping[str, str],
+    project_dir: Path | None = None,
+    optional: Collection[str] = (),
+    cannot: str = "start",
 ) -> dict[str, Any]:
     """Read `rows` from `env` as {field: value}, raising SettingsError that names each bad one.
 

@@ -10,7 +10,12 @@ import requests
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from vonage import Auth, HttpClientOptions, Vonage, VonageError
 from vonage_http_client import (
-    AuthenticationError, ForbiddenError, HttpRequestError, NotFoundError, RateLimitedError, ServerError,
+    AuthenticationError,
+    ForbiddenError,
+    HttpRequestError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
 )
 from vonage_voice import Voice
 

@@ -67,7 +67,11 @@ class CallRequests:
     the pacer, the deadline timer, the history and the lock that guards every call's state."""
 
     def __init__(
-        self, settings: Settings, voice: Voice, deadlines: Deadlines | None = None, pacer: Pacer | None = None,
+        self,
+        settings: Settings,
+        voice: Voice,
+        deadlines: Deadlines | None = None,
+        pacer: Pacer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
@@ -94,11 +98,14 @@ class CallRequests:
         )
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             if not self._pacer.reserve_call_creation(CREATE_WAIT_SECONDS):
-                log.warning("/call: refused: more calls asked for than VONAGE_CALLS_PER_SECOND (%d) allows",
-                            s.calls_per_second)
+                log.warning(
+                    "/call: refused: more calls asked for than VONAGE_CALLS_PER_SECOND (%d) allows", s.calls_per_second
+                )
                 raise CallNotPlaced(
-                    429, f"Calls are being placed faster than VONAGE_CALLS_PER_SECOND ({s.calls_per_second}) "
-                    "allows. Try again in a second.", retry_after=1,
+                    429,
+                    f"Calls are being placed faster than VONAGE_CALLS_PER_SECOND ({s.calls_per_second}) "
+                    "allows. Try again in a second.",
+                    retry_after=1,
                 )
             started = time.monotonic()
             try:
@@ -108,15 +115,23 @@ class CallRequests:
                 retry_in = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
                 again = nothing_was_created(error) and attempt < CREATE_ATTEMPTS
                 log.error(
-                    "call to %s: POST /v1/calls failed after %s: %s%s", s.to_number, _since(started),
-                    failure.reason, f" Retrying in {retry_in:g} s." if again else "",
+                    "call to %s: POST /v1/calls failed after %s: %s%s",
+                    s.to_number,
+                    _since(started),
+                    failure.reason,
+                    f" Retrying in {retry_in:g} s." if again else "",
                 )
                 if not again:
                     raise failure from error
             else:
                 log.info(
                     "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
-                    response.uuid, s.to_number, s.vonage_number, s.length_timer, response.status, _since(started),
+                    response.uuid,
+                    s.to_number,
+                    s.vonage_number,
+                    s.length_timer,
+                    response.status,
+                    _since(started),
                 )
                 self.history.placed(response.uuid, "placed: POST /v1/calls", _ms_since(started))
                 return Call(response.uuid, response.conversation_uuid, placed_at=self._clock(), base_url=base_url)
@@ -133,8 +148,11 @@ class CallRequests:
                 return  # the call ended while this waited
             too_late = call.answered_at + LATEST_MUSIC_START_SECONDS
             if self._clock() > too_late:
-                log.warning("call %s: too late to start the music, %s after answered; hanging up instead",
-                            call.uuid, _seconds(self._clock() - call.answered_at))
+                log.warning(
+                    "call %s: too late to start the music, %s after answered; hanging up instead",
+                    call.uuid,
+                    _seconds(self._clock() - call.answered_at),
+                )
                 self.history.note(call.uuid, "too late to start the music; hanging up instead")
                 self._hang_up_soon(call)
                 return
@@ -155,11 +173,18 @@ class CallRequests:
                 self.history.note(call.uuid, f"music playing; hang-up in {self._settings.stream_seconds:g} s")
             elif is_transient(outcome.error) and retry_in is not None:
                 call.hangup = self._deadlines.schedule(
-                    retry_in, self._pacer.submit, Priority.START_MUSIC, self._start_music, call, attempt + 1,
+                    retry_in,
+                    self._pacer.submit,
+                    Priority.START_MUSIC,
+                    self._start_music,
+                    call,
+                    attempt + 1,
                 )
             else:
-                log.error("call %s: the music could not start; hanging up rather than leave the callee on a "
-                          "silent line", call.uuid)
+                log.error(
+                    "call %s: the music could not start; hanging up rather than leave the callee on a silent line",
+                    call.uuid,
+                )
                 self.history.note(call.uuid, "the music could not start; hanging up")
                 self._hang_up_soon(call)
 
@@ -208,7 +233,9 @@ class CallRequests:
                 return  # ended while this waited, or hung up by a copy of this queued at shutdown
             call.hanging_up_now = True
             retry_in = self._retry_in(attempt, self._ended_by_vonage_at(call))
-        with self._voice_api_request(call, numbered("PUT hangup", attempt), gone_is_fine=True, retry_in=retry_in) as outcome:
+        with self._voice_api_request(
+            call, numbered("PUT hangup", attempt), gone_is_fine=True, retry_in=retry_in
+        ) as outcome:
             self._voice.hangup(call.uuid)
         with self._changed:
             call.hanging_up_now = False
@@ -219,18 +246,31 @@ class CallRequests:
                 self.history.note(call.uuid, "hung up; waiting for Vonage's final status")
             elif is_transient(outcome.error) and retry_in is not None:
                 call.hangup = self._deadlines.schedule(
-                    retry_in, self._pacer.submit, Priority.HANG_UP, self._hang_up, call, attempt + 1,
+                    retry_in,
+                    self._pacer.submit,
+                    Priority.HANG_UP,
+                    self._hang_up,
+                    call,
+                    attempt + 1,
                 )
                 return
             else:
                 call.state = CallState.LEFT_TO_LENGTH_TIMER
             self._changed.notify_all()
         if outcome.error is not None:
-            why = ("shutting down" if self._closing else
-                   "a retry would come after Vonage's length_timer ends the call" if is_transient(outcome.error)
-                   else "retrying cannot change this answer")
-            log.error("call %s: gave up hanging up (%s); Vonage's length_timer ends the call %d s after it was "
-                      "answered", call.uuid, why, s.length_timer)
+            why = (
+                "shutting down"
+                if self._closing
+                else "a retry would come after Vonage's length_timer ends the call"
+                if is_transient(outcome.error)
+                else "retrying cannot change this answer"
+            )
+            log.error(
+                "call %s: gave up hanging up (%s); Vonage's length_timer ends the call %d s after it was answered",
+                call.uuid,
+                why,
+                s.length_timer,
+            )
             self.history.note(call.uuid, f"gave up hanging up ({why}); Vonage's length_timer ends the call")
 
     def _ended_by_vonage_at(self, call: Call) -> float:
@@ -273,15 +313,23 @@ class CallRequests:
 
     def _say(self, call: Call, text: str) -> None:
         with self._voice_api_request(call, "PUT talk"):
-            self._voice.play_tts_into_call(call.uuid, TtsStreamOptions(
-                text=text, language=self._settings.greeting_language,
-            ))
+            self._voice.play_tts_into_call(
+                call.uuid,
+                TtsStreamOptions(
+                    text=text,
+                    language=self._settings.greeting_language,
+                ),
+            )
 
     # --- one Voice API request, logged in one line -----------------------------------
 
     @contextmanager
     def _voice_api_request(
-        self, call: Call, step: str, gone_is_fine: bool = False, retry_in: float | None = None,
+        self,
+        call: Call,
+        step: str,
+        gone_is_fine: bool = False,
+        retry_in: float | None = None,
     ) -> Iterator[Outcome]:
         """Time and log the request sent in the `with` block; a failure is kept in the Outcome, not raised."""
         outcome = Outcome()

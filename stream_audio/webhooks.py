@@ -60,10 +60,16 @@ class VoiceEvent:
     @property
     def billing(self) -> str:
         """What Vonage said of a final status's cost and cause, for a log line: ` (after 21 s, price 0.004)`."""
-        said = [f"{name} {value}" for name, value in (
-            ("after", self.duration and f"{self.duration} s"), ("price", self.price),
-            ("detail", self.detail), ("disconnected by", self.disconnected_by),
-        ) if value]
+        said = [
+            f"{name} {value}"
+            for name, value in (
+                ("after", self.duration and f"{self.duration} s"),
+                ("price", self.price),
+                ("detail", self.detail),
+                ("disconnected by", self.disconnected_by),
+            )
+            if value
+        ]
         return f" ({', '.join(said)})" if said else ""
 
 
@@ -73,12 +79,19 @@ def read_event(body: Any) -> VoiceEvent:
         raise EventRefused("a body that is not a JSON object")
     # human/machine events name the call `call_uuid`; error, notify and record events not at all.
     call_uuid = _checked(body, "uuid", CALL_UUID, "call uuid is not letters, digits and dashes") or _checked(
-        body, "call_uuid", CALL_UUID, "call uuid is not letters, digits and dashes")
+        body, "call_uuid", CALL_UUID, "call uuid is not letters, digits and dashes"
+    )
     status = _checked(body, "status", STATUS, "status is not a lower-case word")
     return VoiceEvent(
-        kind=_kind(body), call_uuid=call_uuid, conversation_uuid=_text(body, "conversation_uuid"), status=status,
-        reason=_text(body, "reason"), duration=_text(body, "duration"), price=_text(body, "price"),
-        detail=_text(body, "detail"), disconnected_by=_text(body, "disconnected_by"),
+        kind=_kind(body),
+        call_uuid=call_uuid,
+        conversation_uuid=_text(body, "conversation_uuid"),
+        status=status,
+        reason=_text(body, "reason"),
+        duration=_text(body, "duration"),
+        price=_text(body, "price"),
+        detail=_text(body, "detail"),
+        disconnected_by=_text(body, "disconnected_by"),
     )
 
 
@@ -135,7 +148,10 @@ class SignedEvents:
             raise EventRefused("no Bearer token in the Authorization header")
         try:
             claims = jwt.decode(
-                token.strip(), self._secret, algorithms=["HS256"], leeway=CLOCK_SKEW_SECONDS,
+                token.strip(),
+                self._secret,
+                algorithms=["HS256"],
+                leeway=CLOCK_SKEW_SECONDS,
                 options={"require": ["iat", "jti", "payload_hash"]},
             )
         except jwt.InvalidSignatureError:

@@ -14,7 +14,15 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from app import PROJECT_DIR
 from tests.support import (
-    API_KEY, API_SECRET, APPLICATION_ID, CHROMIUM, TO_NUMBER, VONAGE_NUMBER, Account, RunningApp, RunningProcess,
+    API_KEY,
+    API_SECRET,
+    APPLICATION_ID,
+    CHROMIUM,
+    TO_NUMBER,
+    VONAGE_NUMBER,
+    Account,
+    RunningApp,
+    RunningProcess,
 )
 from tools.app_process import free_port, user_environment
 from tools.application_api_standin import ApplicationApiStandIn
@@ -126,20 +134,22 @@ def start_process(credentials, voice_api, tmp_path) -> Iterator[Callable[..., Ru
 
     def start(**overrides: str) -> RunningProcess:
         port = free_port()
-        env = user_environment(**{
-            "VONAGE_APPLICATION_ID": APPLICATION_ID,
-            "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
-            "VONAGE_NUMBER": f"+{VONAGE_NUMBER}",
-            "TO_NUMBER": TO_NUMBER,
-            "BASE_URL": f"http://127.0.0.1:{port}/",
-            "PORT": str(port),
-            "STREAM_SECONDS": "1",
-            "VONAGE_API_HOST": voice_api.host,
-            "VONAGE_API_SECRET": "api-s3cr3t",
-            "CALL_TOKEN": "test-call-token",
-            "REQUESTS_CA_BUNDLE": str(credentials.ca_path),
-            **overrides,
-        })
+        env = user_environment(
+            **{
+                "VONAGE_APPLICATION_ID": APPLICATION_ID,
+                "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
+                "VONAGE_NUMBER": f"+{VONAGE_NUMBER}",
+                "TO_NUMBER": TO_NUMBER,
+                "BASE_URL": f"http://127.0.0.1:{port}/",
+                "PORT": str(port),
+                "STREAM_SECONDS": "1",
+                "VONAGE_API_HOST": voice_api.host,
+                "VONAGE_API_SECRET": "api-s3cr3t",
+                "CALL_TOKEN": "test-call-token",
+                "REQUESTS_CA_BUNDLE": str(credentials.ca_path),
+                **overrides,
+            }
+        )
         started.append(RunningProcess(env, tmp_path / f"app-{len(started)}.log"))
         assert started[-1].wait_until_serving(), f"app.py did not start serving:\n{started[-1].log()}"
         return started[-1]

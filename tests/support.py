@@ -64,8 +64,7 @@ def steps_sent(voice_api: VoiceApiStandIn, call_uuid: str) -> list[str]:
 
 
 def app_records(caplog: pytest.LogCaptureFixture, level: int = logging.NOTSET) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name.split(".")[0] in APP_LOGGERS and r.levelno >= level]
+    return [r.getMessage() for r in caplog.records if r.name.split(".")[0] in APP_LOGGERS and r.levelno >= level]
 
 
 def app_log(caplog: pytest.LogCaptureFixture) -> str:
@@ -181,6 +180,7 @@ class RunningProcess(AppProcess):
 
 # --- fakes for the fast tests of the call logic: no sockets, no sleeps --------------------
 
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -253,8 +253,9 @@ class FakeVoice:
         self.created += 1
         call_uuid = f"call-{self.created}"
         self._send("create_call", call_uuid)
-        return CreateCallResponse(uuid=call_uuid, status="started", direction="outbound",
-                                  conversation_uuid=f"CON-{call_uuid}")
+        return CreateCallResponse(
+            uuid=call_uuid, status="started", direction="outbound", conversation_uuid=f"CON-{call_uuid}"
+        )
 
     def play_audio_into_call(self, call_uuid: str, _options: Any) -> None:
         self._send("start_stream", call_uuid)
@@ -267,9 +268,14 @@ class FakeVoice:
 
     def get_call(self, call_uuid: str) -> CallInfo:
         self._send("get_call", call_uuid)
-        return CallInfo(uuid=call_uuid, conversation_uuid=f"CON-{call_uuid}", to=Phone(number=TO_NUMBER),
-                        status=self.ended.get(call_uuid, "answered"), direction="outbound",
-                        **{"from": Phone(number=VONAGE_NUMBER), "_links": {"self": {"href": f"/calls/{call_uuid}"}}})
+        return CallInfo(
+            uuid=call_uuid,
+            conversation_uuid=f"CON-{call_uuid}",
+            to=Phone(number=TO_NUMBER),
+            status=self.ended.get(call_uuid, "answered"),
+            direction="outbound",
+            **{"from": Phone(number=VONAGE_NUMBER), "_links": {"self": {"href": f"/calls/{call_uuid}"}}},
+        )
 
 
 def run_for(seconds: float, clock: FakeClock, deadlines: FakeDeadlines, pacer: Pacer) -> None:
@@ -289,14 +295,20 @@ class Account:
 
     def __init__(self, **settings) -> None:
         self.settings = Settings(
-            application_id="app-id", private_key="", vonage_number=VONAGE_NUMBER, to_number=TO_NUMBER,
-            audio=Audio("music.mp3", "audio/mpeg", 20.0), base_url="https://example.test",
-            stream_seconds=STREAM_SECONDS, **{"max_active_calls": 1000, **settings},
+            application_id="app-id",
+            private_key="",
+            vonage_number=VONAGE_NUMBER,
+            to_number=TO_NUMBER,
+            audio=Audio("music.mp3", "audio/mpeg", 20.0),
+            base_url="https://example.test",
+            stream_seconds=STREAM_SECONDS,
+            **{"max_active_calls": 1000, **settings},
         )
         self.clock = FakeClock()
         self.deadlines = FakeDeadlines(self.clock)
-        self.pacer = Pacer(self.settings.calls_per_second, self.settings.requests_per_second, workers=0,
-                           clock=self.clock)
+        self.pacer = Pacer(
+            self.settings.calls_per_second, self.settings.requests_per_second, workers=0, clock=self.clock
+        )
         self.voice = FakeVoice(self.clock)
         self.calls = CallFlow(self.settings, self.voice, self.deadlines, self.pacer, clock=self.clock)
 
@@ -338,8 +350,9 @@ def settings_left_to_dotenv(**settings: str) -> dict[str, str]:
 
 def run_setup_process(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """`python app.py setup` in `project`, as a user runs it."""
-    return subprocess.run([sys.executable, "app.py", "setup"], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "app.py", "setup"], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def write_wav(path: Path, seconds: float, sample_width: int = 2, rate: int = 8000) -> Path:

@@ -55,6 +55,9 @@ def test_the_generator_in_tools_rebuilds_both_files(tmp_path):
 
     for name in AUDIO_FILES:
         rebuilt, shipped = mutagen.mp3.MP3(tmp_path / name).info, mutagen.mp3.MP3(PUBLIC_DIR / name).info
-        assert (rebuilt.channels, rebuilt.sample_rate, rebuilt.bitrate) == (shipped.channels, shipped.sample_rate,
-                                                                             shipped.bitrate)
+        assert (rebuilt.channels, rebuilt.sample_rate, rebuilt.bitrate) == (
+            shipped.channels,
+            shipped.sample_rate,
+            shipped.bitrate,
+        )
         assert rebuilt.length == pytest.approx(shipped.length, abs=0.1)

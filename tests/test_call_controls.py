@@ -46,7 +46,13 @@ def test_music_played_again_stops_when_the_first_hang_up_was_due(account):
     account.run_for(STREAM_SECONDS)
 
     assert account.voice.requests_for(call_uuid) == [
-        "create_call", "start_stream", "stop_stream", "start_stream", "stop_stream", "hangup"]
+        "create_call",
+        "start_stream",
+        "stop_stream",
+        "start_stream",
+        "stop_stream",
+        "hangup",
+    ]
     [(hung_up_at, _, _)] = account.sent("hangup")
     assert hung_up_at - started_at == pytest.approx(STREAM_SECONDS, abs=0.2)
 
@@ -99,9 +105,14 @@ def test_the_history_keeps_a_call_after_the_flow_has_forgotten_it_with_vonages_f
     assert account.calls.state_of(call_uuid) is None
     assert (record.final_status, record.duration, record.price) == ("completed", "21", "0.0084")
     assert [step.what for step in record.steps] == [
-        "placed: POST /v1/calls", "answered; starting the music", "PUT stream music.mp3 loop 0 done",
-        f"music playing; hang-up in {STREAM_SECONDS} s", "time is up; stopping the music, then hanging up",
-        "DELETE stream done", "PUT hangup done", "hung up; waiting for Vonage's final status",
+        "placed: POST /v1/calls",
+        "answered; starting the music",
+        "PUT stream music.mp3 loop 0 done",
+        f"music playing; hang-up in {STREAM_SECONDS} s",
+        "time is up; stopping the music, then hanging up",
+        "DELETE stream done",
+        "PUT hangup done",
+        "hung up; waiting for Vonage's final status",
         "ended: completed (after 21 s, price 0.0084)",
     ]
 

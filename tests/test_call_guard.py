@@ -14,8 +14,17 @@ from tests.support import app_log, wait_for_log
 CALL_TOKEN = "open-sesame-7f3a9c"
 
 
-@pytest.mark.parametrize("query", ["", "?token=", "?token=open-sesame", "?token=open-sesame-7f3a9c-and-more",
-                                   "?TOKEN=open-sesame-7f3a9c", "?token=%ff%fe"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?token=",
+        "?token=open-sesame",
+        "?token=open-sesame-7f3a9c-and-more",
+        "?TOKEN=open-sesame-7f3a9c",
+        "?token=%ff%fe",
+    ],
+)
 def test_with_a_call_token_a_request_without_the_right_one_gets_a_403_and_places_no_call(
     start_app, voice_api, caplog, query
 ):
@@ -81,9 +90,7 @@ def test_a_failed_call_does_not_count(start_app, voice_api):
     running.place_call()
 
 
-def test_a_call_stops_counting_once_this_app_has_hung_up_even_if_completed_never_arrives(
-    start_app, voice_api, caplog
-):
+def test_a_call_stops_counting_once_this_app_has_hung_up_even_if_completed_never_arrives(start_app, voice_api, caplog):
     running = start_app(MAX_ACTIVE_CALLS="1")
     call_uuid = running.place_call()
     running.vonage_sends(call_uuid, "answered")
@@ -93,9 +100,7 @@ def test_a_call_stops_counting_once_this_app_has_hung_up_even_if_completed_never
     running.place_call()
 
 
-def test_a_call_whose_events_are_all_lost_stops_counting_once_vonage_must_have_ended_it(
-    start_app, voice_api, caplog
-):
+def test_a_call_whose_events_are_all_lost_stops_counting_once_vonage_must_have_ended_it(start_app, voice_api, caplog):
     # RINGING_TIMER 1 s + length_timer (ceil(0.5) + 10 s): Vonage has ended the call 12 s after it was placed.
     running = start_app(MAX_ACTIVE_CALLS="1", RINGING_TIMER="1", STREAM_SECONDS="0.5")
     call_uuid = running.place_call()

@@ -186,12 +186,17 @@ def test_the_page_says_what_plays_and_speaks_a_message_into_the_live_call(start_
     expect(page.get_by_label("Message")).to_have_value("")
 
 
-@pytest.mark.parametrize("message, refusal", [
-    ("", "There is nothing to say: the text is empty."),
-    ("a" * 1501, "The text is 1,501 characters long"),
-], ids=["empty", "over 1,500 characters"])
+@pytest.mark.parametrize(
+    "message, refusal",
+    [
+        ("", "There is nothing to say: the text is empty."),
+        ("a" * 1501, "The text is 1,501 characters long"),
+    ],
+    ids=["empty", "over 1,500 characters"],
+)
 def test_an_empty_or_over_long_message_is_refused_in_plain_words_and_nothing_is_said(
-        start_app, voice_api, page, message, refusal):
+    start_app, voice_api, page, message, refusal
+):
     running = start_app(STREAM_SECONDS="30")
     page.goto(running.link())
     call_uuid = uuid_of(page)

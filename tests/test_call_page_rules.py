@@ -53,6 +53,8 @@ def test_a_browser_opening_call_is_sent_to_its_page_and_a_script_gets_json(runni
     call_uuid = CALL_PAGE.search(as_a_browser.headers["Location"])[1]
     assert as_curl.status_code == 200 and as_curl.json()["to"] == TO_NUMBER
     state = running_app.get(f"/calls/{call_uuid}.json").json()
-    assert state["state"] == "placed" and state["controls"]["hang_up"] and state["steps"][0]["what"].startswith("placed")
+    assert (
+        state["state"] == "placed" and state["controls"]["hang_up"] and state["steps"][0]["what"].startswith("placed")
+    )
     assert running_app.get("/calls/no-such-call.json").status_code == 404
     assert first.call_uuid is second.call_uuid is None  # two calls created: no more, no fewer

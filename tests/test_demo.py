@@ -19,8 +19,9 @@ LINE = re.compile(r"^\+(\d+\.\d\d)s  (\w+) +(.*)$")
 
 
 def run_demo(*args: str, project: Path = PROJECT_DIR) -> tuple[int, list[tuple[float, str, str]], str]:
-    finished = subprocess.run([sys.executable, "-m", "tools.demo", *args], cwd=project, capture_output=True,
-                              text=True, timeout=40)
+    finished = subprocess.run(
+        [sys.executable, "-m", "tools.demo", *args], cwd=project, capture_output=True, text=True, timeout=40
+    )
     timeline = [(float(m[1]), m[2], m[3]) for m in map(LINE.match, finished.stdout.splitlines()) if m]
     return finished.returncode, timeline, finished.stdout + finished.stderr
 
@@ -101,12 +102,15 @@ def test_without_music_mp3_app_py_refuses_to_start_and_the_demo_says_why_and_exi
 
 
 def test_music_mp3_vanishing_once_the_app_runs_is_a_404_vonage_names_and_the_demo_exits_1(tmp_path):
-    broken = app_broken_by(tmp_path, """
+    broken = app_broken_by(
+        tmp_path,
+        """
         @flask_app.before_request
         def music_gone():
             if flask.request.path == "/audio/music.mp3":
                 flask.abort(404)
-    """)
+    """,
+    )
 
     status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
 
@@ -124,12 +128,15 @@ def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(project_copy):
 
 
 def test_an_ncco_that_fails_vonages_schema_is_named_and_the_demo_exits_1(tmp_path):
-    broken = app_broken_by(tmp_path, """
+    broken = app_broken_by(
+        tmp_path,
+        """
         @flask_app.before_request
         def a_talk_without_text():
             if flask.request.path == "/audio/answer.json":
                 return flask.jsonify([{"action": "talk"}])
-    """)
+    """,
+    )
 
     status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
 
@@ -141,17 +148,23 @@ def test_an_ncco_that_fails_vonages_schema_is_named_and_the_demo_exits_1(tmp_pat
     ("breakage", "problem"),
     [
         pytest.param("return flask.Response(status=500)", "answered 500 to started", id="answers 500"),
-        pytest.param("import time; time.sleep(10.5 if b'started' in flask.request.get_data() else 0)",
-                     "failed for started: it did not answer in time", id="slower than Vonage waits"),
+        pytest.param(
+            "import time; time.sleep(10.5 if b'started' in flask.request.get_data() else 0)",
+            "failed for started: it did not answer in time",
+            id="slower than Vonage waits",
+        ),
     ],
 )
 def test_an_event_webhook_vonage_would_give_up_on_is_named_and_the_demo_exits_1(tmp_path, breakage, problem):
-    broken = app_broken_by(tmp_path, f"""
+    broken = app_broken_by(
+        tmp_path,
+        f"""
         @flask_app.before_request
         def a_broken_webhook():
             if flask.request.path == "/webhooks/events":
                 {breakage}
-    """)
+    """,
+    )
 
     status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
 
@@ -160,9 +173,12 @@ def test_an_event_webhook_vonage_would_give_up_on_is_named_and_the_demo_exits_1(
 
 
 def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_demo_exits_1(tmp_path):
-    broken = app_broken_by(tmp_path, """
+    broken = app_broken_by(
+        tmp_path,
+        """
         stream_audio.calls.CallFlow._hang_up = lambda self, call, attempt=1: None
-    """)
+    """,
+    )
 
     status, timeline, output = run_demo("--stream-seconds", "1", "--app", broken)
 
@@ -175,8 +191,7 @@ def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_d
 def test_the_demo_plays_a_wav_the_user_chose_and_hangs_up_when_it_ends(project_copy):
     write_wav(project_copy / "public" / "message.wav", 1.0)
 
-    status, timeline, output = run_demo("--audio", "public/message.wav", "--audio-level", "0.5",
-                                        project=project_copy)
+    status, timeline, output = run_demo("--audio", "public/message.wav", "--audio-level", "0.5", project=project_copy)
 
     assert status == 0, output
     assert "plays for 2 s" in output  # 1 s of audio, played once, and a second for Vonage to fetch it

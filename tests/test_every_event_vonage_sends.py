@@ -41,8 +41,7 @@ def event_lines(caplog) -> list[str]:
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".json", ".txt")))
-def test_every_event_shape_vonage_captured_is_acknowledged_and_logged_in_one_line(running_app, voice_api, caplog,
-                                                                                  name):
+def test_every_event_shape_vonage_captured_is_acknowledged_and_logged_in_one_line(running_app, voice_api, caplog, name):
     body, content_type = captured(name)
 
     response = running_app.post_event(body, {"Content-Type": content_type})
@@ -69,8 +68,9 @@ def test_a_final_event_logs_the_calls_duration_and_price(running_app, voice_api,
 
     assert running_app.post_event(body, {"Content-Type": "application/json"}).status_code == 204
 
-    wait_for_log(caplog, f"call {call_uuid}: completed (after 2 s, price 0.03, disconnected by user); "
-                         "nothing more to send")
+    wait_for_log(
+        caplog, f"call {call_uuid}: completed (after 2 s, price 0.03, disconnected by user); nothing more to send"
+    )
 
 
 def test_a_machine_event_names_the_call_as_call_uuid_and_changes_nothing(running_app, voice_api, caplog):
@@ -87,8 +87,9 @@ def test_a_machine_event_names_the_call_as_call_uuid_and_changes_nothing(running
 
 
 @pytest.mark.parametrize("name", ["dotnet-MultiInputDtmf.json", "dotnet-Transfer.json"])
-def test_input_and_transfer_events_during_the_music_are_acknowledged_and_send_nothing(running_app, voice_api, caplog,
-                                                                                      name):
+def test_input_and_transfer_events_during_the_music_are_acknowledged_and_send_nothing(
+    running_app, voice_api, caplog, name
+):
     call_uuid = running_app.place_call()
     running_app.vonage_sends(call_uuid, "answered")
     voice_api.wait_for("start_stream", call_uuid=call_uuid)

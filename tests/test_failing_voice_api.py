@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from stream_audio.voice_requests import CREATE_ATTEMPTS, LATEST_MUSIC_START_SECONDS
 from stream_audio.settings import CALL_MARGIN_SECONDS
+from stream_audio.voice_requests import CREATE_ATTEMPTS, LATEST_MUSIC_START_SECONDS
 from tests.support import app_log, app_records, wait_for_log
 
 STREAM_SECONDS = 1.0
@@ -51,10 +51,12 @@ def the_failure_line(caplog, call_uuid: str, step: str, answer: str) -> str:
 CREATE_AGAIN = {"429", "500", "503", "a refused connection"}
 
 
-@pytest.mark.parametrize(("name", "failure", "expected"), [(name, *how) for name, how in FAILURES.items()],
-                         ids=FAILURES.keys())
-def test_a_failed_call_request_gives_the_browser_a_clear_502_or_504_in_bounded_time(app, voice_api, caplog,
-                                                                                    name, failure, expected):
+@pytest.mark.parametrize(
+    ("name", "failure", "expected"), [(name, *how) for name, how in FAILURES.items()], ids=FAILURES.keys()
+)
+def test_a_failed_call_request_gives_the_browser_a_clear_502_or_504_in_bounded_time(
+    app, voice_api, caplog, name, failure, expected
+):
     voice_api.misbehave("create_call", **failure)
 
     started = time.monotonic()
@@ -84,10 +86,12 @@ def test_a_call_refused_once_with_429_is_placed_on_the_second_try(app, voice_api
     assert 0.5 <= second.at - first.at < 0.8
 
 
-@pytest.mark.parametrize(("name", "failure", "expected"), [(name, *how) for name, how in FAILURES.items()],
-                         ids=FAILURES.keys())
+@pytest.mark.parametrize(
+    ("name", "failure", "expected"), [(name, *how) for name, how in FAILURES.items()], ids=FAILURES.keys()
+)
 def test_music_that_cannot_start_is_retried_while_it_can_still_play_then_the_call_is_hung_up(
-        app, voice_api, caplog, name, failure, expected):
+    app, voice_api, caplog, name, failure, expected
+):
     call_uuid = app.place_call()
     voice_api.misbehave("start_stream", **failure)
 
@@ -95,8 +99,11 @@ def test_music_that_cannot_start_is_retried_while_it_can_still_play_then_the_cal
     assert app.vonage_sends(call_uuid, "answered").status_code == 204
     assert time.monotonic() - started < 0.5  # the webhook never waits on the Voice API
 
-    wait_for_log(caplog, f"call {call_uuid}: the music could not start; hanging up",
-                 timeout=LATEST_MUSIC_START_SECONDS + TIMEOUT + 2)
+    wait_for_log(
+        caplog,
+        f"call {call_uuid}: the music could not start; hanging up",
+        timeout=LATEST_MUSIC_START_SECONDS + TIMEOUT + 2,
+    )
     lines = [m for m in errors(caplog) if m.startswith(f"call {call_uuid}: PUT stream music.mp3 loop 0")]
     assert all(expected in line and "failed" in line for line in lines)
     if name in TRANSIENT:
@@ -114,8 +121,7 @@ def test_music_that_cannot_start_is_retried_while_it_can_still_play_then_the_cal
 
 
 @pytest.mark.parametrize(("failure", "expected"), FAILURES.values(), ids=FAILURES.keys())
-def test_a_failed_stream_stop_is_one_log_line_and_the_call_is_still_hung_up(app, voice_api, caplog,
-                                                                          failure, expected):
+def test_a_failed_stream_stop_is_one_log_line_and_the_call_is_still_hung_up(app, voice_api, caplog, failure, expected):
     call_uuid = app.place_call()
     voice_api.misbehave("stop_stream", **failure)
     app.vonage_sends(call_uuid, "answered")
@@ -131,10 +137,12 @@ def test_a_failed_stream_stop_is_one_log_line_and_the_call_is_still_hung_up(app,
         the_failure_line(caplog, call_uuid, "DELETE stream", expected)
 
 
-@pytest.mark.parametrize(("name", "failure", "expected"), [(name, *how) for name, how in FAILURES.items()],
-                         ids=FAILURES.keys())
-def test_a_failed_hang_up_is_retried_with_backoff_when_a_retry_can_help(app, voice_api, caplog, name, failure,
-                                                                        expected):
+@pytest.mark.parametrize(
+    ("name", "failure", "expected"), [(name, *how) for name, how in FAILURES.items()], ids=FAILURES.keys()
+)
+def test_a_failed_hang_up_is_retried_with_backoff_when_a_retry_can_help(
+    app, voice_api, caplog, name, failure, expected
+):
     call_uuid = app.place_call()
     voice_api.misbehave("hangup", **failure)
     app.vonage_sends(call_uuid, "answered")

@@ -31,8 +31,12 @@ JSON = "application/json"
         pytest.param(b'{"uuid": "abc-123", "status": ["answered"]}', JSON, 400, id="a list for status"),
         pytest.param(b'{"uuid": "\\ud800", "status": "answered"}', JSON, 400, id="a lone surrogate in uuid"),
         pytest.param(b'{"uuid": "abc", "status": "\\udfff"}', JSON, 400, id="a lone surrogate in status"),
-        pytest.param(b'{"uuid": "abc\\n2026-01-01 INFO call x: answered", "status": "answered"}', JSON, 400,
-                     id="a newline forging a log line"),
+        pytest.param(
+            b'{"uuid": "abc\\n2026-01-01 INFO call x: answered", "status": "answered"}',
+            JSON,
+            400,
+            id="a newline forging a log line",
+        ),
         pytest.param(b'{"uuid": "abc\\u001b[2J\\u0000", "status": "answered"}', JSON, 400, id="control characters"),
         pytest.param(b'{"uuid": "' + b"a" * 200 + b'", "status": "answered"}', JSON, 400, id="an overlong uuid"),
         pytest.param(b"uuid=abc&status=answered", "application/x-www-form-urlencoded", 415, id="form-encoded"),
@@ -50,8 +54,11 @@ def test_an_event_the_webhook_cannot_read_gets_a_clear_4xx_and_sends_nothing(
     assert response.status_code == status
     assert response.json()["error"]
     assert voice_api.received == []
-    refusals = [r.getMessage() for r in caplog.records
-                if r.levelno == logging.WARNING and "event webhook: refused" in r.getMessage()]
+    refusals = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "event webhook: refused" in r.getMessage()
+    ]
     assert len(refusals) == 1
     assert all(ch.isprintable() for ch in refusals[0]), "hostile text reached the log unescaped"
     assert running_app.get("/audio/answer.json").status_code == 200  # still serving
@@ -82,8 +89,9 @@ def test_a_body_over_the_size_cap_gets_a_413_and_the_app_keeps_serving(running_a
 def test_a_chunked_body_over_the_size_cap_gets_a_413(running_app, voice_api):
     chunks = (b"x" * 8192 for _ in range(MAX_EVENT_BYTES // 8192 + 2))
 
-    response = requests.post(running_app.url + "/webhooks/events", data=chunks,
-                             headers={"Content-Type": JSON}, timeout=10)
+    response = requests.post(
+        running_app.url + "/webhooks/events", data=chunks, headers={"Content-Type": JSON}, timeout=10
+    )
 
     assert response.status_code == 413
     assert voice_api.received == []
@@ -127,9 +135,19 @@ def test_a_dotfile_in_public_is_never_served(running_app, dotfile_in_public, pat
 
 @pytest.mark.parametrize(
     "path",
-    ["/audio/../app.py", "/audio/%2e%2e/app.py", "/audio/..%2fapp.py", "/audio/%2e%2e%2fapp.py",
-     "/audio/..%5capp.py", "/audio//etc/passwd", "/audio/%2fetc%2fpasswd", "/audio/.env", "/audio/.git/config",
-     "/audio/%00", "/audio/nope.mp3"],
+    [
+        "/audio/../app.py",
+        "/audio/%2e%2e/app.py",
+        "/audio/..%2fapp.py",
+        "/audio/%2e%2e%2fapp.py",
+        "/audio/..%5capp.py",
+        "/audio//etc/passwd",
+        "/audio/%2fetc%2fpasswd",
+        "/audio/.env",
+        "/audio/.git/config",
+        "/audio/%00",
+        "/audio/nope.mp3",
+    ],
 )
 def test_nothing_outside_public_is_reachable(running_app, path):
     status, body = raw_get(running_app, path)

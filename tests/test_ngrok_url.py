@@ -31,17 +31,17 @@ def answer_ncco_for(running, call_uuid: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("addr", ["http://localhost:{port}", "localhost:{port}", "{port}", "https://127.0.0.1:{port}"])
-def test_of_several_tunnels_the_https_one_to_this_apps_port_is_used_for_every_url(
-    start_app, ngrok, voice_api, addr
-):
+def test_of_several_tunnels_the_https_one_to_this_apps_port_is_used_for_every_url(start_app, ngrok, voice_api, addr):
     running = start_app(BASE_URL="", NGROK_API_URL=ngrok.api_url)
     port = running.settings.port
-    ngrok.restart([
-        tunnel("https://other-app.ngrok-free.app", f"http://localhost:{port + 1}", "other"),
-        tunnel("http://plain.ngrok-free.app", f"http://localhost:{port}", "plain"),
-        tunnel(FIRST, addr.format(port=port), "this-app"),
-        tunnel("https://other-too.ngrok-free.app", f"localhost:{port}0", "port-with-more-digits"),
-    ])
+    ngrok.restart(
+        [
+            tunnel("https://other-app.ngrok-free.app", f"http://localhost:{port + 1}", "other"),
+            tunnel("http://plain.ngrok-free.app", f"http://localhost:{port}", "plain"),
+            tunnel(FIRST, addr.format(port=port), "this-app"),
+            tunnel("https://other-too.ngrok-free.app", f"localhost:{port}0", "port-with-more-digits"),
+        ]
+    )
 
     call_uuid = running.place_call()
     running.vonage_sends(call_uuid, "answered")
@@ -54,9 +54,7 @@ def test_of_several_tunnels_the_https_one_to_this_apps_port_is_used_for_every_ur
     assert start.body["stream_url"] == [f"{FIRST}/audio/music.mp3"]
 
 
-def test_ngrok_restarted_with_a_new_url_needs_no_restart_and_each_call_keeps_its_own(
-    app_via_ngrok, ngrok, voice_api
-):
+def test_ngrok_restarted_with_a_new_url_needs_no_restart_and_each_call_keeps_its_own(app_via_ngrok, ngrok, voice_api):
     running = app_via_ngrok
     before = running.place_call()
 
@@ -91,8 +89,10 @@ def test_ngrok_stopped_mid_run_gets_call_a_503_saying_what_to_run_and_places_not
 
     assert response.status_code == 503
     port = app_via_ngrok.settings.port
-    assert response.json()["error"] == (f"ngrok is running but has no https tunnel to port {port}. Run `ngrok http "
-                                        f"{port}` in another terminal, or set BASE_URL to this server's public URL.")
+    assert response.json()["error"] == (
+        f"ngrok is running but has no https tunnel to port {port}. Run `ngrok http "
+        f"{port}` in another terminal, or set BASE_URL to this server's public URL."
+    )
     assert voice_api.received == []
     assert "not placed: ngrok is running but has no https tunnel" in app_log(caplog)
 
@@ -123,17 +123,22 @@ def test_python_app_py_prints_the_ngrok_url_at_start_up_and_places_calls_with_it
 
 
 def start_up(**settings: str) -> subprocess.CompletedProcess:
-    env = user_environment(VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER=TO_NUMBER,
-                           **settings)
-    return subprocess.run([sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True,
-                          timeout=30)
+    env = user_environment(
+        VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER=TO_NUMBER, **settings
+    )
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=30
+    )
 
 
 def test_with_no_ngrok_agent_start_up_fails_saying_to_run_ngrok_or_set_base_url(credentials):
     port, nothing_listening = free_port(), free_port()
 
-    finished = start_up(VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path), PORT=str(port),
-                        NGROK_API_URL=f"http://127.0.0.1:{nothing_listening}/api")
+    finished = start_up(
+        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        PORT=str(port),
+        NGROK_API_URL=f"http://127.0.0.1:{nothing_listening}/api",
+    )
 
     assert finished.returncode == 2
     assert finished.stderr == (
@@ -144,35 +149,54 @@ def test_with_no_ngrok_agent_start_up_fails_saying_to_run_ngrok_or_set_base_url(
 
 def test_with_ngrok_tunnelling_only_elsewhere_start_up_fails_naming_the_port(credentials, ngrok):
     port = free_port()
-    ngrok.restart([tunnel("https://other-app.ngrok-free.app", f"localhost:{port + 1}"),
-                   tunnel("http://plain.ngrok-free.app", f"localhost:{port}")])
+    ngrok.restart(
+        [
+            tunnel("https://other-app.ngrok-free.app", f"localhost:{port + 1}"),
+            tunnel("http://plain.ngrok-free.app", f"localhost:{port}"),
+        ]
+    )
 
-    finished = start_up(VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path), PORT=str(port),
-                        NGROK_API_URL=ngrok.api_url)
+    finished = start_up(
+        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        PORT=str(port),
+        NGROK_API_URL=ngrok.api_url,
+    )
 
     assert finished.returncode == 2
-    assert finished.stderr.startswith(f"Cannot start: ngrok is running but has no https tunnel to port {port}. "
-                                      f"Run `ngrok http {port}` in another terminal, or set BASE_URL")
+    assert finished.stderr.startswith(
+        f"Cannot start: ngrok is running but has no https tunnel to port {port}. "
+        f"Run `ngrok http {port}` in another terminal, or set BASE_URL"
+    )
     assert "Traceback" not in finished.stderr
 
 
 def test_something_else_answering_at_ngrok_api_url_is_a_readable_refusal_too(credentials, voice_api):
     port = free_port()
 
-    finished = start_up(VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path), PORT=str(port),
-                        NGROK_API_URL=f"https://{voice_api.host}/v1")  # answers 404 to /v1/tunnels
+    finished = start_up(
+        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        PORT=str(port),
+        NGROK_API_URL=f"https://{voice_api.host}/v1",
+    )  # answers 404 to /v1/tunnels
 
     assert finished.returncode == 2
-    assert finished.stderr.startswith(f"Cannot start: The ngrok agent at https://{voice_api.host}/v1 gave an answer "
-                                      f"this app could not read. Run `ngrok http {port}`")
+    assert finished.stderr.startswith(
+        f"Cannot start: The ngrok agent at https://{voice_api.host}/v1 gave an answer "
+        f"this app could not read. Run `ngrok http {port}`"
+    )
 
 
-@pytest.mark.parametrize("tunnels", [
-    [{"name": "no public_url"}], [{"public_url": FIRST, "proto": "https"}], ["x"],
-    [{"public_url": 5, "proto": "https", "config": {"addr": "PORT"}}],
-], ids=["no public_url", "no config", "not an object", "a number for public_url"])
-def test_a_tunnel_list_not_shaped_as_ngrok_documents_gets_call_a_readable_503(app_via_ngrok, ngrok, voice_api,
-                                                                               tunnels):
+@pytest.mark.parametrize(
+    "tunnels",
+    [
+        [{"name": "no public_url"}],
+        [{"public_url": FIRST, "proto": "https"}],
+        ["x"],
+        [{"public_url": 5, "proto": "https", "config": {"addr": "PORT"}}],
+    ],
+    ids=["no public_url", "no config", "not an object", "a number for public_url"],
+)
+def test_a_tunnel_list_not_shaped_as_ngrok_documents_gets_call_a_readable_503(app_via_ngrok, ngrok, voice_api, tunnels):
     ngrok.restart(json.loads(json.dumps(tunnels).replace("PORT", str(app_via_ngrok.settings.port))))
 
     response = app_via_ngrok.get("/call")

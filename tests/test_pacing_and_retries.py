@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from stream_audio.call_state import CallState
-from stream_audio.voice_requests import LATEST_MUSIC_START_SECONDS, CallNotPlaced
 from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
+from stream_audio.voice_requests import LATEST_MUSIC_START_SECONDS, CallNotPlaced
 from tests.support import STREAM_SECONDS, FakeClock, FakeDeadlines, http_error, run_for
 
-
 # --- the pacer on its own -----------------------------------------------------------
+
 
 def test_the_pacer_never_lets_more_than_the_limit_out_in_any_rolling_second():
     clock = FakeClock()
@@ -32,8 +32,14 @@ def test_the_pacer_sends_hang_ups_before_stops_before_starts_whatever_the_order_
     clock = FakeClock()
     pacer = Pacer(calls_per_second=3, requests_per_second=15, workers=0, clock=clock)
     order = []
-    for priority in (Priority.START_MUSIC, Priority.OTHER, Priority.STOP_MUSIC, Priority.HANG_UP,
-                     Priority.START_MUSIC, Priority.HANG_UP):
+    for priority in (
+        Priority.START_MUSIC,
+        Priority.OTHER,
+        Priority.STOP_MUSIC,
+        Priority.HANG_UP,
+        Priority.START_MUSIC,
+        Priority.HANG_UP,
+    ):
         pacer.submit(priority, order.append, priority)
 
     run_for(1, clock, FakeDeadlines(clock), pacer)
@@ -83,6 +89,7 @@ def test_place_call_answers_429_with_retry_after_when_calls_come_faster_than_the
 
 # --- the whole call on the fake clock ------------------------------------------------
 
+
 def test_thirty_calls_answered_together_each_get_one_start_one_stop_and_one_hang_up_within_the_limits(account):
     calls = account.place_calls(30)
     for call_uuid in calls:
@@ -113,7 +120,9 @@ def test_when_time_is_up_for_many_calls_hang_ups_overtake_the_music_still_waitin
 
     # Each early call's stop went out before the starts still queued, and its hang-up right after.
     last_early_hangup = max(when for when, _, uuid in account.sent("hangup") if uuid in early)
-    starts_before = [when for when, _, uuid in account.sent("start_stream") if uuid in late and when < last_early_hangup]
+    starts_before = [
+        when for when, _, uuid in account.sent("start_stream") if uuid in late and when < last_early_hangup
+    ]
     assert len(account.sent("hangup")) == 3
     assert len(starts_before) < 15
 
@@ -167,7 +176,7 @@ def test_a_hang_up_is_retried_with_doubling_pauses_until_length_timer_would_end_
     account.run_for(STREAM_SECONDS + 60)
 
     tries = [when for when, _, _ in account.sent("hangup")]
-    assert [round(b - a, 1) for a, b in zip(tries, tries[1:])] == [0.5, 1, 2, 4][:len(tries) - 1]
+    assert [round(b - a, 1) for a, b in zip(tries, tries[1:])] == [0.5, 1, 2, 4][: len(tries) - 1]
     assert tries[-1] < answered_at + account.settings.length_timer
     assert account.calls.state_of(call_uuid) is CallState.LEFT_TO_LENGTH_TIMER
 
@@ -179,6 +188,7 @@ def test_a_create_call_refused_with_429_is_sent_again_but_one_that_timed_out_is_
     assert len(account.sent("create_call")) == 2
 
     import requests
+
     account.voice.failures["create_call"] = [requests.Timeout("read timed out")]
     with pytest.raises(CallNotPlaced) as not_placed:
         account.calls.place_call()

@@ -16,6 +16,7 @@ from app import PROJECT_DIR
 from tests.support import APPLICATION_ID, VONAGE_NUMBER
 from tools.app_process import user_environment
 
+
 def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_process, voice_api):
     call_uuid = app_process.place_call()
     [create] = voice_api.sent("create_call")
@@ -45,7 +46,13 @@ def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_proces
     assert app_process.vonage_sends("not-a-call-of-ours", "answered").status_code == 204
     time.sleep(1.5)
     assert [r.step for r in voice_api.received] == [
-        "create_call", "start_stream", "stop_stream", "hangup", "create_call", "start_stream", "get_call"
+        "create_call",
+        "start_stream",
+        "stop_stream",
+        "hangup",
+        "create_call",
+        "start_stream",
+        "get_call",
     ]  # events are not signed here, so the early `completed` is checked with the Voice API
     assert voice_api.rejected == []
 
@@ -80,13 +87,15 @@ def test_stopping_the_app_mid_call_hangs_up_every_callee_before_it_exits(start_p
 # Waitress lets requests in progress finish for up to 5 s after the signal: a call created
 # within that is answered to the browser; one created after it is hung up as it is recorded.
 @pytest.mark.parametrize("creation_takes", [1.5, 6.5], ids=["before the server stops", "after the server stops"])
-def test_a_call_being_placed_when_the_app_is_stopped_is_hung_up_once_it_exists(start_process, voice_api,
-                                                                              creation_takes):
+def test_a_call_being_placed_when_the_app_is_stopped_is_hung_up_once_it_exists(
+    start_process, voice_api, creation_takes
+):
     running = start_process()
     voice_api.misbehave("create_call", stall=creation_takes, times=1)
     with ThreadPoolExecutor(1) as browser:
-        opened = browser.submit(requests.get, running.url + "/call", params={"token": running.env["CALL_TOKEN"]},
-                                timeout=10)
+        opened = browser.submit(
+            requests.get, running.url + "/call", params={"token": running.env["CALL_TOKEN"]}, timeout=10
+        )
         voice_api.wait_for("create_call")
 
         assert running.stop(signal.SIGTERM) == 0
@@ -131,8 +140,13 @@ def test_bad_settings_stop_start_up_with_one_readable_message_and_no_traceback(t
     assert finished.stdout == ""
     message = finished.stderr
     assert message.startswith("Cannot start: 5 setting(s) need attention.")
-    for name in ("VONAGE_APPLICATION_ID is not set", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER '12'",
-                 "BASE_URL 'ftp://example.com'", "STREAM_SECONDS '0'"):
+    for name in (
+        "VONAGE_APPLICATION_ID is not set",
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH",
+        "VONAGE_NUMBER '12'",
+        "BASE_URL 'ftp://example.com'",
+        "STREAM_SECONDS '0'",
+    ):
         assert name in message
     assert ".env.example" in message
     assert "Traceback" not in message and "api-s3cr3t" not in message
@@ -144,8 +158,12 @@ def test_a_port_already_taken_stops_start_up_with_one_line_and_exit_code_2(crede
         taken.listen()
         port = taken.getsockname()[1]
         env = user_environment(
-            VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-            VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER="447700900001", BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
+            VONAGE_APPLICATION_ID=APPLICATION_ID,
+            VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+            VONAGE_NUMBER=VONAGE_NUMBER,
+            TO_NUMBER="447700900001",
+            BASE_URL=f"http://127.0.0.1:{port}",
+            PORT=str(port),
         )
 
         finished = subprocess.run(

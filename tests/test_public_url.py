@@ -18,8 +18,10 @@ from tests.support import wait_until
 
 SLOW_CLIENTS = 300
 HALF_A_HEAD = b"GET /call HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-HALF_A_BODY = (b"POST /webhooks/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-               b"Content-Length: 100\r\n\r\n{")
+HALF_A_BODY = (
+    b"POST /webhooks/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 100\r\n\r\n{"
+)
 
 
 def exchange(port: int, request: bytes) -> int:
@@ -74,12 +76,16 @@ def test_a_strangers_forged_completed_neither_frees_the_calls_slot_nor_stops_its
 
     assert running.vonage_sends(call_uuid, "completed").status_code == 204  # the stranger's
     voice_api.wait_for("get_call", call_uuid=call_uuid)
-    assert requests.get(running.url + "/call", params={"token": running.env["CALL_TOKEN"]}, timeout=5).status_code == 429
+    assert (
+        requests.get(running.url + "/call", params={"token": running.env["CALL_TOKEN"]}, timeout=5).status_code == 429
+    )
 
     voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=4)
     assert [r.step for r in voice_api.received] == ["create_call", "start_stream", "get_call", "stop_stream", "hangup"]
-    assert f"call {call_uuid}: ignored a completed event that the Voice API contradicts: the call is answered" \
+    assert (
+        f"call {call_uuid}: ignored a completed event that the Voice API contradicts: the call is answered"
         in running.log()
+    )
 
 
 def test_300_slow_clients_cost_no_thread_leave_the_app_answering_and_are_dropped(app_process):
@@ -146,8 +152,9 @@ def test_json_nested_1000_deep_gets_a_400_and_one_short_log_line(app_process, vo
     body = b"[" * 1000 + b"]" * 1000
     before = len(app_process.log().splitlines())
 
-    answer = requests.post(app_process.url + "/webhooks/events", data=body,
-                           headers={"Content-Type": "application/json"}, timeout=5)
+    answer = requests.post(
+        app_process.url + "/webhooks/events", data=body, headers={"Content-Type": "application/json"}, timeout=5
+    )
 
     assert answer.status_code == 400
     refusal, access = lines_logged_since(app_process, before, count=2)

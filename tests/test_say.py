@@ -72,16 +72,29 @@ def test_words_can_be_said_while_the_music_is_still_being_started(start_app, voi
         ({"json": {"text": ""}}, "There is nothing to say: the text is empty."),
         ({"json": {"text": "  \n\t "}}, "There is nothing to say: the text is empty."),
         ({"data": {"text": ""}}, "There is nothing to say: the text is empty."),
-        ({"json": {"text": "a" * 1501}}, "The text is 1,501 characters long; the Voice API speaks at most 1,500 at "
-                                         "a time. Shorten it, or say it in parts."),
+        (
+            {"json": {"text": "a" * 1501}},
+            "The text is 1,501 characters long; the Voice API speaks at most 1,500 at "
+            "a time. Shorten it, or say it in parts.",
+        ),
         ({"json": {}}, "Send the words to say as `text`, in a form field or a JSON object."),
         ({"json": {"text": ["Hello"]}}, "Send the words to say as `text`, in a form field or a JSON object."),
         ({"json": ["Hello"]}, "Send the words to say as `text`, in a form field or a JSON object."),
-        ({"data": b"{not json", "headers": {"Content-Type": "application/json"}},
-         "Send the words to say as `text`, in a form field or a JSON object."),
+        (
+            {"data": b"{not json", "headers": {"Content-Type": "application/json"}},
+            "Send the words to say as `text`, in a form field or a JSON object.",
+        ),
     ],
-    ids=["empty", "blank", "empty form field", "over 1500 characters", "no text", "a list", "not an object",
-         "broken JSON"],
+    ids=[
+        "empty",
+        "blank",
+        "empty form field",
+        "over 1500 characters",
+        "no text",
+        "a list",
+        "not an object",
+        "broken JSON",
+    ],
 )
 def test_text_the_voice_api_would_not_speak_is_refused_in_plain_words_and_nothing_is_sent(
     answered, voice_api, caplog, kwargs, error
@@ -110,8 +123,11 @@ def test_without_the_call_token_nothing_is_said(answered, voice_api, caplog):
     assert "say: refused a request from 127.0.0.1 without the right token" in app_log(caplog)
 
 
-@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
-                                     {"Origin": "https://evil.example"}], ids=["cross-site", "same-site", "Origin"])
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Origin": "https://evil.example"}],
+    ids=["cross-site", "same-site", "Origin"],
+)
 def test_another_sites_page_cannot_make_the_callee_hear_its_words(answered, voice_api, caplog, headers):
     running, call_uuid = answered
 

@@ -19,8 +19,13 @@ JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, credentials):
-    running = start_process(VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET, CALL_TOKEN=CALL_TOKEN,
-                            VONAGE_API_KEY="abcd1234", VONAGE_API_SECRET=API_SECRET, VONAGE_API_TIMEOUT="1")
+    running = start_process(
+        VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET,
+        CALL_TOKEN=CALL_TOKEN,
+        VONAGE_API_KEY="abcd1234",
+        VONAGE_API_SECRET=API_SECRET,
+        VONAGE_API_TIMEOUT="1",
+    )
     answers: list[requests.Response] = []
 
     def get(path: str) -> requests.Response:
@@ -30,8 +35,14 @@ def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, cre
     def post_event(call_uuid: str, status: str, secret: str = SIGNATURE_SECRET, headers: dict | None = None):
         body = json.dumps({"uuid": call_uuid, "status": status}).encode()
         headers = headers if headers is not None else signed_headers(body, secret, APPLICATION_ID)
-        answers.append(requests.post(running.url + "/webhooks/events", data=body, timeout=10,
-                                     headers={"Content-Type": "application/json", **headers}))
+        answers.append(
+            requests.post(
+                running.url + "/webhooks/events",
+                data=body,
+                timeout=10,
+                headers={"Content-Type": "application/json", **headers},
+            )
+        )
         return answers[-1]
 
     # /call without, with a wrong and with the right token.
@@ -40,8 +51,9 @@ def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, cre
     call_uuid = get(f"/call?token={CALL_TOKEN}").json()["uuid"]
     # Events: forged, replayed, then Vonage's own.
     assert post_event(call_uuid, "answered", secret="wrong-secret-0123456789abcdefghijklmnop").status_code == 401
-    replayed = signed_headers(json.dumps({"uuid": call_uuid, "status": "ringing"}).encode(), SIGNATURE_SECRET,
-                              APPLICATION_ID)
+    replayed = signed_headers(
+        json.dumps({"uuid": call_uuid, "status": "ringing"}).encode(), SIGNATURE_SECRET, APPLICATION_ID
+    )
     assert post_event(call_uuid, "ringing", headers=replayed).status_code == 204
     assert post_event(call_uuid, "ringing", headers=replayed).status_code == 401
     # The Voice API fails the stream start and the first hang-up; the call still ends.
@@ -69,7 +81,15 @@ def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, cre
     assert [secret for secret in secrets if secret in everything] == []
     # The run did log what happened, so the search above had something to search.
     log = running.log()
-    for seen in ("refused a request", "not verified as Vonage's", "replayed", "PUT stream music.mp3 loop 0 failed",
-                 "PUT hangup failed", "PUT hangup (attempt 2) done", "401 Unauthorized", "did not answer",
-                 "GET /call HTTP/1.1"):
+    for seen in (
+        "refused a request",
+        "not verified as Vonage's",
+        "replayed",
+        "PUT stream music.mp3 loop 0 failed",
+        "PUT hangup failed",
+        "PUT hangup (attempt 2) done",
+        "401 Unauthorized",
+        "did not answer",
+        "GET /call HTTP/1.1",
+    ):
         assert seen in log, seen

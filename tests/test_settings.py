@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from stream_audio.settings import ALL_NAMES, SETTINGS, Settings, SettingsError
 from app import PUBLIC_DIR
+from stream_audio.settings import ALL_NAMES, SETTINGS, Settings, SettingsError
 from tests.support import APPLICATION_ID
 
 
@@ -50,7 +50,12 @@ def test_the_required_settings_alone_give_the_documented_defaults(good_env, cred
 
 def test_a_leading_plus_and_a_trailing_slash_are_accepted(good_env):
     settings = Settings.from_env(
-        {**good_env, "VONAGE_NUMBER": "+447700900000", "TO_NUMBER": "+14155550100", "BASE_URL": "https://abc.ngrok.app/"}
+        {
+            **good_env,
+            "VONAGE_NUMBER": "+447700900000",
+            "TO_NUMBER": "+14155550100",
+            "BASE_URL": "https://abc.ngrok.app/",
+        }
     )
 
     assert settings.vonage_number == "447700900000"
@@ -60,10 +65,17 @@ def test_a_leading_plus_and_a_trailing_slash_are_accepted(good_env):
 
 def test_optional_settings_are_read(good_env):
     settings = Settings.from_env(
-        {**good_env, "STREAM_SECONDS": "2.5", "PORT": "8080", "VONAGE_API_HOST": "127.0.0.1:8443",
-         "VONAGE_API_TIMEOUT": "3",
-         "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t", "RINGING_TIMER": "30", "MAX_ACTIVE_CALLS": "3",
-         "CALL_TOKEN": "t0ken"}
+        {
+            **good_env,
+            "STREAM_SECONDS": "2.5",
+            "PORT": "8080",
+            "VONAGE_API_HOST": "127.0.0.1:8443",
+            "VONAGE_API_TIMEOUT": "3",
+            "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t",
+            "RINGING_TIMER": "30",
+            "MAX_ACTIVE_CALLS": "3",
+            "CALL_TOKEN": "t0ken",
+        }
     )
 
     assert settings.stream_seconds == 2.5
@@ -78,8 +90,9 @@ def test_optional_settings_are_read(good_env):
 
 
 def test_secrets_stay_out_of_the_settings_repr(good_env):
-    settings = Settings.from_env({**good_env, "VONAGE_API_SECRET": "s3cr3t", "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t",
-                                  "CALL_TOKEN": "t0ken"})
+    settings = Settings.from_env(
+        {**good_env, "VONAGE_API_SECRET": "s3cr3t", "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t", "CALL_TOKEN": "t0ken"}
+    )
 
     text = repr(settings)
     assert "PRIVATE KEY" not in text and "s3cr3t" not in text and "t0ken" not in text
@@ -125,7 +138,9 @@ def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, cr
     with pytest.raises(SettingsError) as raised:
         Settings.from_env(env, project)
     [problem] = raised.value.problems
-    assert problem.startswith(f"VONAGE_APPLICATION_PRIVATE_KEY_PATH: cannot read the private key at {project / 'private.key'}")
+    assert problem.startswith(
+        f"VONAGE_APPLICATION_PRIVATE_KEY_PATH: cannot read the private key at {project / 'private.key'}"
+    )
 
     (project / "private.key").write_text(credentials.private_pem)
     assert Settings.from_env(env, project).private_key == credentials.private_pem
@@ -158,13 +173,23 @@ def pem(key, private_format) -> str:
         (lambda tmp: str(tmp), "cannot read the private key at"),
         (lambda tmp: key_file(tmp, b"\xff\xfe\x00binary"), "cannot read the private key at"),
         (lambda tmp: key_file(tmp, "not a key"), "is not a usable private key"),
-        (lambda tmp: key_file(tmp, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
-         "is not a usable private key"),
-        (lambda tmp: key_file(tmp, pem(ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.PKCS8)),
-         "is not a usable private key"),
-        (lambda tmp: key_file(tmp, rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-                              .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)),
-         "is not a usable private key"),
+        (
+            lambda tmp: key_file(tmp, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            "is not a usable private key",
+        ),
+        (
+            lambda tmp: key_file(tmp, pem(ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.PKCS8)),
+            "is not a usable private key",
+        ),
+        (
+            lambda tmp: key_file(
+                tmp,
+                rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                .public_key()
+                .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+            ),
+            "is not a usable private key",
+        ),
     ],
     ids=["missing file", "a folder", "binary file", "text", "broken PEM", "EC key", "public key"],
 )
@@ -182,8 +207,10 @@ def test_a_phone_number_that_is_not_7_to_15_digits_is_named(good_env, name, valu
     assert problem.startswith(f"{name} {value!r} is not a phone number")
 
 
-@pytest.mark.parametrize("value", ["ftp://abc.ngrok.app", "abc.ngrok.app", "https://", "https://abc.ngrok.app/?x=1",
-                                   "https://abc.ngrok.app/#top"])
+@pytest.mark.parametrize(
+    "value",
+    ["ftp://abc.ngrok.app", "abc.ngrok.app", "https://", "https://abc.ngrok.app/?x=1", "https://abc.ngrok.app/#top"],
+)
 def test_a_base_url_that_is_not_http_or_https_is_named(good_env, value):
     [problem] = problems_with({**good_env, "BASE_URL": value})
 
@@ -201,10 +228,21 @@ def test_a_fraction_of_a_second_is_a_valid_stream_seconds(good_env):
     assert Settings.from_env({**good_env, "STREAM_SECONDS": "0.05"}).stream_seconds == 0.05
 
 
-@pytest.mark.parametrize(("name", "value"), [("PORT", "0"), ("PORT", "65536"), ("PORT", "80.5"), ("PORT", "http"),
-                                             ("VONAGE_API_TIMEOUT", "0"), ("VONAGE_API_TIMEOUT", "1.5"),
-                                             ("RINGING_TIMER", "0"), ("RINGING_TIMER", "121"),
-                                             ("MAX_ACTIVE_CALLS", "0"), ("MAX_ACTIVE_CALLS", "ten")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "0"),
+        ("PORT", "65536"),
+        ("PORT", "80.5"),
+        ("PORT", "http"),
+        ("VONAGE_API_TIMEOUT", "0"),
+        ("VONAGE_API_TIMEOUT", "1.5"),
+        ("RINGING_TIMER", "0"),
+        ("RINGING_TIMER", "121"),
+        ("MAX_ACTIVE_CALLS", "0"),
+        ("MAX_ACTIVE_CALLS", "ten"),
+    ],
+)
 def test_a_whole_number_setting_out_of_range_is_named(good_env, name, value):
     [problem] = problems_with({**good_env, name: value})
 
@@ -219,16 +257,28 @@ def test_an_api_host_with_a_scheme_or_path_is_named(good_env, value):
 
 
 def test_every_problem_is_reported_at_once_in_one_readable_message(tmp_path):
-    env = {"VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(tmp_path / "nope.key"), "VONAGE_NUMBER": "12",
-           "TO_NUMBER": "abc", "BASE_URL": "ftp://x", "STREAM_SECONDS": "-5", "VONAGE_API_SECRET": "s3cr3t"}
+    env = {
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(tmp_path / "nope.key"),
+        "VONAGE_NUMBER": "12",
+        "TO_NUMBER": "abc",
+        "BASE_URL": "ftp://x",
+        "STREAM_SECONDS": "-5",
+        "VONAGE_API_SECRET": "s3cr3t",
+    }
 
     with pytest.raises(SettingsError) as raised:
         Settings.from_env(env)
 
     message = str(raised.value)
     assert message.startswith("Cannot start: 6 setting(s) need attention.")
-    for name in ("VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER", "TO_NUMBER",
-                 "BASE_URL", "STREAM_SECONDS"):
+    for name in (
+        "VONAGE_APPLICATION_ID",
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH",
+        "VONAGE_NUMBER",
+        "TO_NUMBER",
+        "BASE_URL",
+        "STREAM_SECONDS",
+    ):
         assert f"  - {name}" in message
     assert ".env.example" in message
     assert "s3cr3t" not in message

@@ -14,7 +14,13 @@ from vonage_numbers import NumbersError, UpdateNumberParams
 
 from stream_audio.account_setup import run_setup
 from tests.support import (
-    API_KEY, API_SECRET, TO_NUMBER, VONAGE_NUMBER, RunningProcess, copy_of_the_project, run_setup_process,
+    API_KEY,
+    API_SECRET,
+    TO_NUMBER,
+    VONAGE_NUMBER,
+    RunningProcess,
+    copy_of_the_project,
+    run_setup_process,
     settings_left_to_dotenv,
 )
 from tools.app_process import PROJECT_DIR, free_port
@@ -36,8 +42,11 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def apis_env(application_api, numbers_api, credentials) -> dict[str, str]:
     """Where the stand-ins are: the only settings not in .env."""
-    return settings_left_to_dotenv(VONAGE_API_HOST=application_api.host, VONAGE_REST_HOST=numbers_api.host,
-                                   REQUESTS_CA_BUNDLE=str(credentials.ca_path))
+    return settings_left_to_dotenv(
+        VONAGE_API_HOST=application_api.host,
+        VONAGE_REST_HOST=numbers_api.host,
+        REQUESTS_CA_BUNDLE=str(credentials.ca_path),
+    )
 
 
 def dotenv_lines(project: Path) -> list[str]:
@@ -56,7 +65,8 @@ def assert_no_secret_in(output: str) -> None:
 
 
 def test_a_first_run_creates_the_application_saves_its_key_links_the_number_and_fills_in_env(
-        project, apis_env, application_api, numbers_api):
+    project, apis_env, application_api, numbers_api
+):
     finished = run_setup_process(project, apis_env)
 
     assert finished.returncode == 0, finished.stderr
@@ -71,11 +81,14 @@ def test_a_first_run_creates_the_application_saves_its_key_links_the_number_and_
     assert [u.content_type for u in numbers_api.updates] == [FORM]
     assert numbers_api.updates[0].form == {"country": "GB", "msisdn": VONAGE_NUMBER, "app_id": application_id}
     assert dotenv_lines(project) == [
-        ENV_COMMENT.strip(), f"VONAGE_API_KEY={API_KEY}", f"VONAGE_API_SECRET={API_SECRET}",
-        f"VONAGE_APPLICATION_ID={application_id}", "VONAGE_APPLICATION_PRIVATE_KEY_PATH=private.key",
+        ENV_COMMENT.strip(),
+        f"VONAGE_API_KEY={API_KEY}",
+        f"VONAGE_API_SECRET={API_SECRET}",
+        f"VONAGE_APPLICATION_ID={application_id}",
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH=private.key",
         f"VONAGE_NUMBER={VONAGE_NUMBER}",
     ]
-    assert f"Created Voice application \"Stream audio into a phone call\" ({application_id})" in finished.stdout
+    assert f'Created Voice application "Stream audio into a phone call" ({application_id})' in finished.stdout
     assert "placeholders" in finished.stdout
     assert f"Linked {VONAGE_NUMBER} to the application." in finished.stdout
     assert "TO_NUMBER" in finished.stdout and "ngrok http 3000" in finished.stdout
@@ -140,7 +153,8 @@ def test_an_account_without_a_voice_number_is_told_how_to_get_one(project, apis_
 
 
 def test_an_account_with_several_numbers_lists_them_and_names_the_setting_to_fill_in(
-        project, apis_env, application_api, numbers_api):
+    project, apis_env, application_api, numbers_api
+):
     numbers_api.numbers[:] = [owned_number(VONAGE_NUMBER), owned_number("14155550100", "US")]
 
     finished = run_setup_process(project, apis_env)
@@ -161,16 +175,25 @@ def test_an_account_with_several_numbers_lists_them_and_names_the_setting_to_fil
 
 
 def test_what_setup_wrote_is_all_python_app_py_needs_to_place_a_call(
-        project, apis_env, application_api, credentials, tmp_path):
+    project, apis_env, application_api, credentials, tmp_path
+):
     assert run_setup_process(project, apis_env).returncode == 0
     [(application_id, application)] = application_api.applications.items()
     # The Voice API accepts only JWTs signed with the key Vonage made for the application.
     voice_api = VoiceApiStandIn(application_id, application["keys"]["public_key"], credentials.server_context)
     port = free_port()
-    app = RunningProcess(settings_left_to_dotenv(
-        TO_NUMBER=TO_NUMBER, BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port), CALL_TOKEN="test-call-token",
-        VONAGE_API_HOST=voice_api.host, REQUESTS_CA_BUNDLE=str(credentials.ca_path),
-    ), tmp_path / "app.log", script=str(project / "app.py"))
+    app = RunningProcess(
+        settings_left_to_dotenv(
+            TO_NUMBER=TO_NUMBER,
+            BASE_URL=f"http://127.0.0.1:{port}",
+            PORT=str(port),
+            CALL_TOKEN="test-call-token",
+            VONAGE_API_HOST=voice_api.host,
+            REQUESTS_CA_BUNDLE=str(credentials.ca_path),
+        ),
+        tmp_path / "app.log",
+        script=str(project / "app.py"),
+    )
     try:
         assert app.wait_until_serving(), app.log()
 
@@ -187,8 +210,10 @@ def test_what_setup_wrote_is_all_python_app_py_needs_to_place_a_call(
 
 def test_the_sdks_shared_client_sends_a_form_labelled_json_after_a_json_request(application_api, numbers_api):
     # Why setup gives each API its own client: this is what one shared client does.
-    vonage = Vonage(Auth(api_key=API_KEY, api_secret=API_SECRET),
-                    HttpClientOptions(api_host=application_api.host, rest_host=numbers_api.host))
+    vonage = Vonage(
+        Auth(api_key=API_KEY, api_secret=API_SECRET),
+        HttpClientOptions(api_host=application_api.host, rest_host=numbers_api.host),
+    )
     application = vonage.application.create_application(ApplicationConfig(name="shared client"))
 
     with pytest.raises(NumbersError, match="Missing parameters"):
@@ -199,7 +224,8 @@ def test_the_sdks_shared_client_sends_a_form_labelled_json_after_a_json_request(
 
 
 def test_a_number_that_cannot_be_linked_leaves_env_naming_the_saved_key_and_a_second_run_links_it(
-        project, apis_env, application_api, numbers_api, capsys):
+    project, apis_env, application_api, numbers_api, capsys
+):
     numbers_api.fail_updates("420", "method failed")
 
     status, output = setup_in_process(project, apis_env, capsys)
@@ -223,11 +249,13 @@ def test_a_number_that_cannot_be_linked_leaves_env_naming_the_saved_key_and_a_se
 
 
 def test_a_key_that_cannot_be_saved_deletes_the_new_application_again_and_changes_nothing(
-        project, apis_env, application_api, numbers_api, capsys):
+    project, apis_env, application_api, numbers_api, capsys
+):
     env_before = (project / ".env").read_text()
     # A folder that is a file: found only when the key is written, after the application exists.
     status, output = setup_in_process(
-        project, {**apis_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "app.py/private.key"}, capsys)
+        project, {**apis_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "app.py/private.key"}, capsys
+    )
 
     assert status == 1
     assert "but its private key could not be saved to" in output and "Setup deleted that application again" in output
@@ -250,7 +278,8 @@ def test_an_existing_key_file_is_never_overwritten(project, apis_env, applicatio
 
 
 def test_an_application_id_the_account_does_not_have_is_named_and_nothing_is_created(
-        project, apis_env, application_api, capsys):
+    project, apis_env, application_api, capsys
+):
     status, output = setup_in_process(project, {**apis_env, "VONAGE_APPLICATION_ID": "no-such-app"}, capsys)
 
     assert status == 1
@@ -259,7 +288,8 @@ def test_an_application_id_the_account_does_not_have_is_named_and_nothing_is_cre
 
 
 def test_a_number_linked_to_another_application_is_moved_and_the_summary_says_so(
-        project, apis_env, numbers_api, capsys):
+    project, apis_env, numbers_api, capsys
+):
     numbers_api.numbers[:] = [owned_number(VONAGE_NUMBER, app_id="old-application")]
 
     status, output = setup_in_process(project, apis_env, capsys)
@@ -271,9 +301,11 @@ def test_a_number_linked_to_another_application_is_moved_and_the_summary_says_so
 
 def test_a_env_copied_from_the_example_keeps_every_other_line_and_comment(project, apis_env, capsys):
     example = (PROJECT_DIR / ".env.example").read_text()
-    filled_in = (example.replace("VONAGE_API_KEY=\n", f"VONAGE_API_KEY={API_KEY}\n")
-                 .replace("VONAGE_API_SECRET=\n", f"VONAGE_API_SECRET={API_SECRET}\n")
-                 .replace("TO_NUMBER=\n", f"TO_NUMBER={TO_NUMBER}\n"))
+    filled_in = (
+        example.replace("VONAGE_API_KEY=\n", f"VONAGE_API_KEY={API_KEY}\n")
+        .replace("VONAGE_API_SECRET=\n", f"VONAGE_API_SECRET={API_SECRET}\n")
+        .replace("TO_NUMBER=\n", f"TO_NUMBER={TO_NUMBER}\n")
+    )
     (project / ".env").write_text(filled_in)
 
     status, output = setup_in_process(project, apis_env, capsys)
@@ -282,6 +314,7 @@ def test_a_env_copied_from_the_example_keeps_every_other_line_and_comment(projec
     before, after = filled_in.splitlines(), dotenv_lines(project)
     changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
     assert [(old, new.split("=")[0]) for old, new in changed] == [
-        ("VONAGE_APPLICATION_ID=", "VONAGE_APPLICATION_ID"), ("VONAGE_NUMBER=", "VONAGE_NUMBER"),
+        ("VONAGE_APPLICATION_ID=", "VONAGE_APPLICATION_ID"),
+        ("VONAGE_NUMBER=", "VONAGE_NUMBER"),
     ]
     assert "TO_NUMBER" not in output.split("Left to do:")[1]

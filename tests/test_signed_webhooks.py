@@ -26,8 +26,11 @@ def event_body(call_uuid: str, status: str = "answered") -> bytes:
 
 
 def refusals(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.levelno == logging.WARNING and "not verified as Vonage's" in r.getMessage()]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "not verified as Vonage's" in r.getMessage()
+    ]
 
 
 def test_a_correctly_signed_call_plays_its_music_and_is_hung_up(signed_app, voice_api):
@@ -59,16 +62,19 @@ def forged(call_uuid: str, case: str) -> tuple[bytes, dict[str, str]]:
         "a token that is not a JWT": {"Authorization": "Bearer not-a-jwt"},
         "a token with three garbage parts": {"Authorization": "Bearer a.b.c"},
         "the wrong secret": signed_headers(body, "some-other-secret-0123456789abcdefghij", APPLICATION_ID),
-        "an unsigned alg none token": {"Authorization": "Bearer " + jwt.encode(
-            {"iat": now, "jti": "j1", "payload_hash": "x"}, None, algorithm="none")},
+        "an unsigned alg none token": {
+            "Authorization": "Bearer "
+            + jwt.encode({"iat": now, "jti": "j1", "payload_hash": "x"}, None, algorithm="none")
+        },
         "a hash of another body": signed_headers(event_body(call_uuid, "ringing"), SIGNATURE_SECRET, APPLICATION_ID),
         "no payload_hash": signed_headers(body, SIGNATURE_SECRET, APPLICATION_ID, payload_hash=None),
         "iat 6 minutes old": signed_headers(body, SIGNATURE_SECRET, APPLICATION_ID, iat=now - 360),
         "iat 2 minutes ahead": signed_headers(body, SIGNATURE_SECRET, APPLICATION_ID, iat=now + 120),
         "no iat": signed_headers(body, SIGNATURE_SECRET, APPLICATION_ID, iat=None),
         "iat that is not a number": signed_headers(body, SIGNATURE_SECRET, APPLICATION_ID, iat="yesterday"),
-        "a token expired beyond the clock-skew leeway": signed_headers(body, SIGNATURE_SECRET, APPLICATION_ID,
-                                                                      exp=now - 60),
+        "a token expired beyond the clock-skew leeway": signed_headers(
+            body, SIGNATURE_SECRET, APPLICATION_ID, exp=now - 60
+        ),
         "no jti": signed_headers(body, SIGNATURE_SECRET, APPLICATION_ID, jti=None),
     }[case]
     return body, JSON | headers

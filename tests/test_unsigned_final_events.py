@@ -27,8 +27,7 @@ def test_a_forged_completed_is_checked_ignored_and_the_call_still_ends_on_time(a
     account.vonage_says(call_uuid, "completed")
     account.run_for(STREAM_SECONDS + 1)
 
-    assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "get_call", "stop_stream",
-                                                     "hangup"]
+    assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "get_call", "stop_stream", "hangup"]
     assert account.sent("hangup")[0][0] - account.sent("start_stream")[0][0] < STREAM_SECONDS + 0.5
     assert "ignored a completed event that the Voice API contradicts: the call is answered" in caplog.text
 

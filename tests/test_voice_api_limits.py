@@ -29,14 +29,19 @@ def test_thirty_calls_answered_together_each_hear_the_music_once_and_are_hung_up
     with ThreadPoolExecutor(CALLS) as browsers:
         calls = list(browsers.map(lambda _: place_call_as_a_script_would(running), range(CALLS)))
     with ThreadPoolExecutor(CALLS) as vonage:
-        assert set(vonage.map(lambda call_uuid: running.vonage_sends(call_uuid, "answered").status_code, calls)) == {204}
+        assert set(vonage.map(lambda call_uuid: running.vonage_sends(call_uuid, "answered").status_code, calls)) == {
+            204
+        }
 
     voice_api.wait_for("hangup", count=CALLS, timeout=20)
 
     assert voice_api.refused == []
     for call_uuid in calls:
         assert [r.step for r in voice_api.received if r.call_uuid == call_uuid] == [
-            "start_stream", "stop_stream", "hangup"]
+            "start_stream",
+            "stop_stream",
+            "hangup",
+        ]
         [start], [hangup] = voice_api.sent("start_stream", call_uuid), voice_api.sent("hangup", call_uuid)
         assert hangup.at - start.at >= 2.0  # the music played its whole STREAM_SECONDS
 

@@ -46,6 +46,7 @@ def problems_with(env: dict[str, str], project: Path) -> list[str]:
 
 # --- what start-up accepts --------------------------------------------------------------
 
+
 def test_the_defaults_play_the_shipped_music_until_the_hang_up_after_a_greeting_in_us_english(user_env):
     settings = Settings.from_env(user_env)
 
@@ -65,10 +66,8 @@ def test_a_file_is_known_by_its_content_whatever_its_name(user_env, project):
 
 
 def test_auto_hangs_up_when_the_audio_has_played_audio_loop_times(user_env, project):
-    wav = Settings.from_env({**user_env, "AUDIO": "message.wav", "AUDIO_LOOP": "3", "STREAM_SECONDS": "auto"},
-                            project)
-    mp3 = Settings.from_env({**user_env, "AUDIO": "message.mp3", "AUDIO_LOOP": "1", "STREAM_SECONDS": "AUTO"},
-                            project)
+    wav = Settings.from_env({**user_env, "AUDIO": "message.wav", "AUDIO_LOOP": "3", "STREAM_SECONDS": "auto"}, project)
+    mp3 = Settings.from_env({**user_env, "AUDIO": "message.mp3", "AUDIO_LOOP": "1", "STREAM_SECONDS": "AUTO"}, project)
 
     assert wav.stream_seconds == pytest.approx(3 * 0.75 + AUTO_GRACE_SECONDS)
     mp3_seconds = mutagen.mp3.MP3(project / "public" / "message.mp3").info.length
@@ -91,13 +90,16 @@ def test_a_blank_greeting_means_none_and_a_british_voice_is_accepted(user_env):
 
 # --- what start-up refuses, each in plain words --------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
         ({"AUDIO": "missing.mp3"}, "AUDIO 'missing.mp3' cannot be read from public/ (No such file or directory)"),
         ({"AUDIO": "notes.mp3"}, "AUDIO 'notes.mp3' is neither an MP3 nor a WAV file (judged by its content"),
-        ({"AUDIO": "8-bit.wav"}, "AUDIO '8-bit.wav' is a WAV file of 8-bit samples in format 1; the Voice API "
-                                 "streams 16-bit PCM WAV"),
+        (
+            {"AUDIO": "8-bit.wav"},
+            "AUDIO '8-bit.wav' is a WAV file of 8-bit samples in format 1; the Voice API streams 16-bit PCM WAV",
+        ),
         ({"AUDIO": "tag-only.mp3"}, "AUDIO 'tag-only.mp3' starts like an MP3 or WAV file but holds no playable audio"),
         ({"AUDIO": "../app.py"}, "AUDIO '../app.py' leads outside public/"),
         ({"AUDIO": "/etc/passwd"}, "AUDIO '/etc/passwd' leads outside public/"),
@@ -108,12 +110,16 @@ def test_a_blank_greeting_means_none_and_a_british_voice_is_accepted(user_env):
         ({"AUDIO_LEVEL": "loud"}, "AUDIO_LEVEL 'loud' must be a number from -1 to 1"),
         ({"AUDIO_LOOP": "-1"}, "AUDIO_LOOP '-1' must be a whole number from 0 to 1000"),
         ({"AUDIO_LOOP": "1.5"}, "AUDIO_LOOP '1.5' must be a whole number from 0 to 1000"),
-        ({"STREAM_SECONDS": "auto"}, "STREAM_SECONDS=auto cannot know when AUDIO_LOOP=0 (play until the hang-up) "
-                                     "ends: set AUDIO_LOOP to how many times to play it, or STREAM_SECONDS to a number"),
-        ({"STREAM_SECONDS": "auto", "AUDIO": "https://cdn.example.com/a.mp3", "AUDIO_LOOP": "1"},
-         "STREAM_SECONDS=auto cannot know how long a URL plays: set STREAM_SECONDS to a number of seconds"),
-        ({"STREAM_SECONDS": "auto", "AUDIO": "music.mp3", "AUDIO_LOOP": "1000"},
-         "STREAM_SECONDS=auto would play"),
+        (
+            {"STREAM_SECONDS": "auto"},
+            "STREAM_SECONDS=auto cannot know when AUDIO_LOOP=0 (play until the hang-up) "
+            "ends: set AUDIO_LOOP to how many times to play it, or STREAM_SECONDS to a number",
+        ),
+        (
+            {"STREAM_SECONDS": "auto", "AUDIO": "https://cdn.example.com/a.mp3", "AUDIO_LOOP": "1"},
+            "STREAM_SECONDS=auto cannot know how long a URL plays: set STREAM_SECONDS to a number of seconds",
+        ),
+        ({"STREAM_SECONDS": "auto", "AUDIO": "music.mp3", "AUDIO_LOOP": "1000"}, "STREAM_SECONDS=auto would play"),
         ({"GREETING": "x" * 1501}, "GREETING is 1501 characters long; the Voice API speaks at most 1500"),
         ({"GREETING_LANGUAGE": "english"}, "GREETING_LANGUAGE 'english' is not a language the Voice API speaks"),
     ],
@@ -131,12 +137,12 @@ def test_audio_settings_that_cannot_work_are_named_at_start_up(user_env, project
 
 
 def test_a_bad_audio_does_not_also_blame_auto_with_a_second_guess(user_env, project):
-    problems = problems_with({**user_env, "AUDIO": "missing.mp3", "AUDIO_LOOP": "1", "STREAM_SECONDS": "auto"},
-                             project)
+    problems = problems_with({**user_env, "AUDIO": "missing.mp3", "AUDIO_LOOP": "1", "STREAM_SECONDS": "auto"}, project)
 
     assert problems[0].startswith("AUDIO 'missing.mp3' cannot be read")
-    assert problems[1] == ("STREAM_SECONDS=auto needs a usable AUDIO and AUDIO_LOOP: fix those, or set "
-                           "STREAM_SECONDS to a number")
+    assert problems[1] == (
+        "STREAM_SECONDS=auto needs a usable AUDIO and AUDIO_LOOP: fix those, or set STREAM_SECONDS to a number"
+    )
 
 
 def test_python_app_py_names_every_audio_problem_in_one_message_without_a_traceback(project, credentials):
@@ -145,24 +151,37 @@ def test_python_app_py_names_every_audio_problem_in_one_message_without_a_traceb
         (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
     (project / "public" / "notes.mp3").write_text("Dear customer, ...")
     env = user_environment(
-        VONAGE_APPLICATION_ID="app-id", VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-        VONAGE_NUMBER="447700900000", TO_NUMBER="447700900001", BASE_URL="https://abc123.ngrok.app",
-        AUDIO="notes.mp3", AUDIO_LEVEL="3", AUDIO_LOOP="0", STREAM_SECONDS="auto", GREETING_LANGUAGE="xx",
+        VONAGE_APPLICATION_ID="app-id",
+        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        VONAGE_NUMBER="447700900000",
+        TO_NUMBER="447700900001",
+        BASE_URL="https://abc123.ngrok.app",
+        AUDIO="notes.mp3",
+        AUDIO_LEVEL="3",
+        AUDIO_LOOP="0",
+        STREAM_SECONDS="auto",
+        GREETING_LANGUAGE="xx",
     )
 
-    finished = subprocess.run([sys.executable, "app.py"], cwd=project, env=env, capture_output=True, text=True,
-                              timeout=30)
+    finished = subprocess.run(
+        [sys.executable, "app.py"], cwd=project, env=env, capture_output=True, text=True, timeout=30
+    )
 
     assert finished.returncode == 2
     message = finished.stderr
     assert message.startswith("Cannot start: 4 setting(s) need attention.")
-    for start in ("  - AUDIO 'notes.mp3' is neither an MP3 nor a WAV", "  - AUDIO_LEVEL '3' must be a number",
-                  "  - STREAM_SECONDS=auto needs a usable AUDIO", "  - GREETING_LANGUAGE 'xx' is not a language"):
+    for start in (
+        "  - AUDIO 'notes.mp3' is neither an MP3 nor a WAV",
+        "  - AUDIO_LEVEL '3' must be a number",
+        "  - STREAM_SECONDS=auto needs a usable AUDIO",
+        "  - GREETING_LANGUAGE 'xx' is not a language",
+    ):
         assert start in message
     assert "Traceback" not in message
 
 
 # --- the call plays it ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("name", "content_type"), [("message.wav", "audio/wav"), ("message.mp3", "audio/mpeg")])
 def test_the_users_file_is_streamed_at_their_level_and_loop_and_served_as_what_it_is(
@@ -228,8 +247,12 @@ def test_the_greeting_is_the_users_words_in_their_language(start_app):
 
     ncco = running.get("/audio/answer.json").json()
 
-    assert ncco[0] == {"action": "talk", "text": "Hello from Acme. Here is today's news.", "language": "en-GB",
-                       "style": 0}
+    assert ncco[0] == {
+        "action": "talk",
+        "text": "Hello from Acme. Here is today's news.",
+        "language": "en-GB",
+        "style": 0,
+    }
     assert ncco[1]["action"] == "stream"
 
 

@@ -40,8 +40,9 @@ class AppProcess:
         self.port = int(env["PORT"])
         self.url = f"http://127.0.0.1:{self.port}"
         self._log_file = log_path.open("w")
-        self.process = subprocess.Popen([sys.executable, script], cwd=PROJECT_DIR, env=env, stdout=self._log_file,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, script], cwd=PROJECT_DIR, env=env, stdout=self._log_file, stderr=subprocess.STDOUT
+        )
 
     def wait_until_serving(self, timeout: float = 15) -> bool:
         """True once the server accepts connections; False if it exited or `timeout` passed."""

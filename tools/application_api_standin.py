@@ -24,27 +24,29 @@ WEBHOOK = {
     "required": ["address"],
     "properties": {"address": {"type": "string", "pattern": "^https?://"}, "http_method": {"enum": ["GET", "POST"]}},
 }
-CREATE_APPLICATION = jsonschema.Draft202012Validator({
-    "type": "object",
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1},
-        "capabilities": {
-            "type": "object",
-            "properties": {
-                "voice": {
-                    "type": "object",
-                    "properties": {
-                        "webhooks": {
-                            "type": "object",
-                            "properties": {"answer_url": WEBHOOK, "event_url": WEBHOOK},
+CREATE_APPLICATION = jsonschema.Draft202012Validator(
+    {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "capabilities": {
+                "type": "object",
+                "properties": {
+                    "voice": {
+                        "type": "object",
+                        "properties": {
+                            "webhooks": {
+                                "type": "object",
+                                "properties": {"answer_url": WEBHOOK, "event_url": WEBHOOK},
+                            },
                         },
                     },
                 },
             },
         },
-    },
-})
+    }
+)
 
 
 class ApplicationApiStandIn:
@@ -117,7 +119,8 @@ class ApplicationApiStandIn:
             "keys": {"public_key": public_pem},
             "privacy": {"improve_ai": False},
             "capabilities": {"voice": {"webhooks": voice.get("webhooks", {}), "signed_callbacks": True}}
-            if "voice" in body.get("capabilities", {}) else {},
+            if "voice" in body.get("capabilities", {})
+            else {},
             "_links": {"self": {"href": f"/v2/applications/{application_id}"}},
         }
         with self._lock:
@@ -128,6 +131,9 @@ class ApplicationApiStandIn:
     @staticmethod
     def _error(status: int, title: str, detail: str) -> tuple:
         slug = {401: "unauthorized", 404: "not-found"}.get(status, "bad-request")
-        return jsonify(type=f"https://developer.nexmo.com/api-errors#{slug}", title=title, detail=detail,
-                       instance=str(uuid_module.uuid4())), status
-
+        return jsonify(
+            type=f"https://developer.nexmo.com/api-errors#{slug}",
+            title=title,
+            detail=detail,
+            instance=str(uuid_module.uuid4()),
+        ), status

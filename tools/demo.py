@@ -42,17 +42,28 @@ def main(argv: list[str] | None = None) -> int:
     os.environ |= {"REQUESTS_CA_BUNDLE": str(credentials.ca_path), "NO_PROXY": "127.0.0.1,localhost"}
     secret = SIGNATURE_SECRET if options.signed else ""
 
-    print(f"A call from {VONAGE_NUMBER} to {TO_NUMBER} playing {options.audio}, against a local Voice API that "
-          f"behaves like Vonage{' (signed webhooks)' if secret else ''}.\n")
+    print(
+        f"A call from {VONAGE_NUMBER} to {TO_NUMBER} playing {options.audio}, against a local Voice API that "
+        f"behaves like Vonage{' (signed webhooks)' if secret else ''}.\n"
+    )
     timeline = Timeline(lambda line: print(line, flush=True))
     vonage = LikeVonage(timeline, secret, RING_SECONDS, options.callee_hangs_up_after)
     standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context, vonage)
     port = free_port()
     env = user_environment(
-        VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-        VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER=TO_NUMBER, BASE_URL=f"http://127.0.0.1:{port}", PORT=str(port),
-        STREAM_SECONDS=options.stream_seconds, VONAGE_API_HOST=standin.host, VONAGE_SIGNATURE_SECRET=secret,
-        CALL_TOKEN=CALL_TOKEN, AUDIO=options.audio, AUDIO_LEVEL=options.audio_level, AUDIO_LOOP=options.audio_loop,
+        VONAGE_APPLICATION_ID=APPLICATION_ID,
+        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
+        VONAGE_NUMBER=VONAGE_NUMBER,
+        TO_NUMBER=TO_NUMBER,
+        BASE_URL=f"http://127.0.0.1:{port}",
+        PORT=str(port),
+        STREAM_SECONDS=options.stream_seconds,
+        VONAGE_API_HOST=standin.host,
+        VONAGE_SIGNATURE_SECRET=secret,
+        CALL_TOKEN=CALL_TOKEN,
+        AUDIO=options.audio,
+        AUDIO_LEVEL=options.audio_level,
+        AUDIO_LOOP=options.audio_loop,
     )
     app = AppProcess(env, work / "app.log", options.app)
     try:
@@ -87,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_a_person(app: AppProcess) -> None:
     """Keep the app and the stand-in serving while a person clicks through calls, until Ctrl-C."""
-    print(f"\nOpen {app.url}/call?token={CALL_TOKEN} in a browser to place a call and follow it on its page; "
-          f"{app.url}/ places more. Ctrl-C stops.\n", flush=True)
+    print(
+        f"\nOpen {app.url}/call?token={CALL_TOKEN} in a browser to place a call and follow it on its page; "
+        f"{app.url}/ places more. Ctrl-C stops.\n",
+        flush=True,
+    )
     try:
         app.process.wait()
     except KeyboardInterrupt:
@@ -101,22 +115,40 @@ def serve_a_person(app: AppProcess) -> None:
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make demo ARGS=...", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--audio", type=in_public, metavar="FILE",
-                        help="what the stream plays: an MP3 or 16-bit PCM WAV in public/ (default public/music.mp3)")
+    parser.add_argument(
+        "--audio",
+        type=in_public,
+        metavar="FILE",
+        help="what the stream plays: an MP3 or 16-bit PCM WAV in public/ (default public/music.mp3)",
+    )
     parser.add_argument("--audio-level", default="0", metavar="L", help="its volume, -1 to 1 (default 0)")
-    parser.add_argument("--audio-loop", metavar="N",
-                        help="how many times to play it, 0 until the hang-up (default 1 with auto, else 0)")
-    parser.add_argument("--stream-seconds", type=seconds_or_auto, metavar="S|auto",
-                        help="how long it plays before the app hangs up, or auto: as long as it lasts "
-                             "(default 5, 30 with --browser, or auto with --audio)")
-    parser.add_argument("--callee-hangs-up-after", type=positive, metavar="N",
-                        help="the callee hangs up N seconds after answering")
-    parser.add_argument("--signed", action="store_true",
-                        help="Vonage signs every event and the app checks each signature")
-    parser.add_argument("--browser", action="store_true",
-                        help="place no call: print the link for a person to open, and serve until Ctrl-C")
-    parser.add_argument("--app", default="app.py", metavar="SCRIPT",
-                        help="the script to run instead of app.py, e.g. one that breaks it on purpose")
+    parser.add_argument(
+        "--audio-loop", metavar="N", help="how many times to play it, 0 until the hang-up (default 1 with auto, else 0)"
+    )
+    parser.add_argument(
+        "--stream-seconds",
+        type=seconds_or_auto,
+        metavar="S|auto",
+        help="how long it plays before the app hangs up, or auto: as long as it lasts "
+        "(default 5, 30 with --browser, or auto with --audio)",
+    )
+    parser.add_argument(
+        "--callee-hangs-up-after", type=positive, metavar="N", help="the callee hangs up N seconds after answering"
+    )
+    parser.add_argument(
+        "--signed", action="store_true", help="Vonage signs every event and the app checks each signature"
+    )
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="place no call: print the link for a person to open, and serve until Ctrl-C",
+    )
+    parser.add_argument(
+        "--app",
+        default="app.py",
+        metavar="SCRIPT",
+        help="the script to run instead of app.py, e.g. one that breaks it on purpose",
+    )
     options = parser.parse_args(argv)
     if options.stream_seconds is None:
         # A person at the page needs time to press Stop music and Play music before the hang-up.
@@ -154,7 +186,9 @@ def place_call(timeline: Timeline, port: int) -> float | None:
         timeline.problem("browser", f"/call answered {answer.status_code}: {answer.text.strip()}")
         return None
     placed = answer.json()
-    timeline.add("browser", f"<- 200  call {placed['uuid']}: {placed['audio']} plays for {placed['stream_seconds']:g} s")
+    timeline.add(
+        "browser", f"<- 200  call {placed['uuid']}: {placed['audio']} plays for {placed['stream_seconds']:g} s"
+    )
     return placed["stream_seconds"]
 
 

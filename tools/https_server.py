@@ -14,6 +14,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from flask import request
 
+
 class KeepAliveServer(ThreadingMixIn, WSGIServer):
     """Serves a WSGI app over HTTPS on loopback, keeping connections open between requests.
 
@@ -76,8 +77,9 @@ class _KeepAliveHandler(WSGIRequestHandler):
                 return
             if not self.raw_requestline or not self.parse_request():
                 return
-            handler = _QuietServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),
-                                          multithread=True)
+            handler = _QuietServerHandler(
+                self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+            )
             handler.request_handler = self
             handler.run(self.server.get_app())
 
@@ -108,5 +110,9 @@ def has_basic_auth(api_key: str, api_secret: str) -> bool:
     """
     request.get_data()
     credentials = request.authorization
-    return bool(credentials and credentials.type == "basic" and credentials.username == api_key
-                and hmac.compare_digest(credentials.password or "", api_secret))
+    return bool(
+        credentials
+        and credentials.type == "basic"
+        and credentials.username == api_key
+        and hmac.compare_digest(credentials.password or "", api_secret)
+    )

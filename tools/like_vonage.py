@@ -73,7 +73,10 @@ class LikeVonage:
     """
 
     def __init__(
-        self, timeline: Timeline, signature_secret: str = "", ring_seconds: float = 1.0,
+        self,
+        timeline: Timeline,
+        signature_secret: str = "",
+        ring_seconds: float = 1.0,
         callee_hangs_up_after: float | None = None,
     ) -> None:
         self.timeline = timeline
@@ -168,8 +171,12 @@ class LikeVonage:
         """Fetch and check the answer NCCO and its audio; how long it plays, or None if unusable."""
         url = call.request["answer_url"][0]
         to = call.request["to"][0]["number"]
-        params = {"uuid": call.uuid, "conversation_uuid": f"CON-{call.uuid}", "to": to,
-                  "from": (call.request.get("from") or {}).get("number", "")}
+        params = {
+            "uuid": call.uuid,
+            "conversation_uuid": f"CON-{call.uuid}",
+            "to": to,
+            "from": (call.request.get("from") or {}).get("number", ""),
+        }
         try:
             answer = self._http.get(url, params=params, timeout=ANSWER_WEBHOOK_TIMEOUT)
             answer.raise_for_status()
@@ -191,8 +198,10 @@ class LikeVonage:
             elif action["action"] == "stream":
                 known = [audio[u][0] for u in action["streamUrl"] if audio[u][0] is not None]
                 loops = action.get("loop", 1)
-                summary.append(f"stream {_file_name(action['streamUrl'][0])} "
-                               f"({known[0] if known else 0:.0f} s x {loops or 'forever'})")
+                summary.append(
+                    f"stream {_file_name(action['streamUrl'][0])} "
+                    f"({known[0] if known else 0:.0f} s x {loops or 'forever'})"
+                )
                 seconds += math.inf if loops == 0 else sum(known) * loops
         self.timeline.add("vonage", f"fetched {_path(url)}: {' ; '.join(summary)}")
         for checked in audio.values():
@@ -218,8 +227,9 @@ class LikeVonage:
         except mutagen.MutagenError:
             return None, f"{_path(url)} is not a playable MP3 or 16-bit PCM WAV ({content_type})"
         channels = "mono" if info.channels == 1 else f"{info.channels} channels"
-        return info.length, (f"fetched {_path(url)}: {kind} {info.sample_rate / 1000:g} kHz {channels}, "
-                             f"{info.length:.1f} s")
+        return info.length, (
+            f"fetched {_path(url)}: {kind} {info.sample_rate / 1000:g} kHz {channels}, {info.length:.1f} s"
+        )
 
     def _report(self, duration: float | None, what: str) -> None:
         if duration is None:
@@ -229,8 +239,9 @@ class LikeVonage:
 
     def _post_event(self, call: PlayedCall, status: str) -> None:
         url = call.request["event_url"][0]
-        event = vonage_event(call.uuid, status, (call.request.get("from") or {}).get("number", ""),
-                             call.request["to"][0]["number"])
+        event = vonage_event(
+            call.uuid, status, (call.request.get("from") or {}).get("number", ""), call.request["to"][0]["number"]
+        )
         body, headers = event_request(event, self._signature_secret, self._standin.application_id)
         try:
             answer = self._http.post(url, data=body, headers=headers, timeout=EVENT_WEBHOOK_TIMEOUT)
@@ -238,8 +249,7 @@ class LikeVonage:
             self.timeline.problem("vonage", f"the event webhook {_path(url)} failed for {status}: {_plainly(error)}")
             return
         if not 200 <= answer.status_code <= 205:
-            self.timeline.problem("vonage", f"the event webhook {_path(url)} answered {answer.status_code} "
-                                            f"to {status}")
+            self.timeline.problem("vonage", f"the event webhook {_path(url)} answered {answer.status_code} to {status}")
 
 
 def _ncco_problem(ncco: Any) -> jsonschema.ValidationError | None:

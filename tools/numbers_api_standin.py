@@ -19,8 +19,9 @@ from tools.https_server import ServedInBackground, has_basic_auth
 FORM = "application/x-www-form-urlencoded"
 
 
-def owned_number(msisdn: str, country: str = "GB", features: tuple[str, ...] = ("VOICE", "SMS"),
-                 app_id: str | None = None) -> dict:
+def owned_number(
+    msisdn: str, country: str = "GB", features: tuple[str, ...] = ("VOICE", "SMS"), app_id: str | None = None
+) -> dict:
     """A number as GET /account/numbers lists it."""
     number = {"country": country, "msisdn": msisdn, "type": "mobile-lvn", "features": list(features)}
     if app_id:
@@ -75,7 +76,7 @@ class NumbersApiStandIn:
             size = request.args.get("size", 10, type=int)
             index = request.args.get("index", 1, type=int)
             with self._lock:
-                page = [dict(n) for n in self.numbers[(index - 1) * size:index * size]]
+                page = [dict(n) for n in self.numbers[(index - 1) * size : index * size]]
                 count = len(self.numbers)
             # Vonage leaves `numbers` out when there are none.
             return jsonify(count=count, numbers=page) if page else jsonify(count=count)
@@ -99,8 +100,9 @@ class NumbersApiStandIn:
         with self._lock:
             for i, number in enumerate(self.numbers):
                 if number["msisdn"] == form.get("msisdn") and number["country"] == form.get("country"):
-                    self.numbers[i] = owned_number(number["msisdn"], number["country"], tuple(number["features"]),
-                                                   form.get("app_id"))
+                    self.numbers[i] = owned_number(
+                        number["msisdn"], number["country"], tuple(number["features"]), form.get("app_id")
+                    )
                     return "200", "success"
         return "420", "method failed"
 

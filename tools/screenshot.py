@@ -24,8 +24,13 @@ SHOTS = {"call-page.png": 720, "call-page-360.png": 360}
 
 
 def main() -> int:
-    demo = subprocess.Popen([sys.executable, "-m", "tools.demo", "--browser", "--stream-seconds", "60"],
-                            cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "tools.demo", "--browser", "--stream-seconds", "60"],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         link = _printed_link(demo)
         threading.Thread(target=demo.stdout.read, daemon=True).start()  # the rest of its timeline

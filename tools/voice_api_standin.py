@@ -42,10 +42,52 @@ PHONE_ENDPOINT = {
     },
 }
 TTS_LANGUAGES = [
-    "ar", "ca-ES", "cmn-CN", "cmn-TW", "cs-CZ", "cy-GB", "da-DK", "de-DE", "el-GR", "en-AU", "en-GB", "en-GB-WLS",
-    "en-IN", "en-US", "en-ZA", "es-ES", "es-MX", "es-US", "eu-ES", "fi-FI", "fil-PH", "fr-CA", "fr-FR", "he-IL",
-    "hi-IN", "hu-HU", "id-ID", "is-IS", "it-IT", "ja-JP", "ko-KR", "nb-NO", "nl-NL", "no-NO", "pl-PL", "pt-BR",
-    "pt-PT", "ro-RO", "ru-RU", "sk-SK", "sv-SE", "th-TH", "tr-TR", "uk-UA", "vi-VN", "yue-CN",
+    "ar",
+    "ca-ES",
+    "cmn-CN",
+    "cmn-TW",
+    "cs-CZ",
+    "cy-GB",
+    "da-DK",
+    "de-DE",
+    "el-GR",
+    "en-AU",
+    "en-GB",
+    "en-GB-WLS",
+    "en-IN",
+    "en-US",
+    "en-ZA",
+    "es-ES",
+    "es-MX",
+    "es-US",
+    "eu-ES",
+    "fi-FI",
+    "fil-PH",
+    "fr-CA",
+    "fr-FR",
+    "he-IL",
+    "hi-IN",
+    "hu-HU",
+    "id-ID",
+    "is-IS",
+    "it-IT",
+    "ja-JP",
+    "ko-KR",
+    "nb-NO",
+    "nl-NL",
+    "no-NO",
+    "pl-PL",
+    "pt-BR",
+    "pt-PT",
+    "ro-RO",
+    "ru-RU",
+    "sk-SK",
+    "sv-SE",
+    "th-TH",
+    "tr-TR",
+    "uk-UA",
+    "vi-VN",
+    "yue-CN",
 ]
 URL_LIST = {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^https?://"}}
 REQUEST_SCHEMAS = {
@@ -90,8 +132,15 @@ REQUEST_SCHEMAS = {
     },
 }
 VALIDATORS = {step: jsonschema.Draft202012Validator(schema) for step, schema in REQUEST_SCHEMAS.items()}
-ERROR_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+ERROR_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 @dataclass
@@ -148,8 +197,13 @@ class VoiceApiStandIn:
     # --- what tests use -------------------------------------------------------
 
     def misbehave(
-        self, step: str, status: int | None = None, stall: float = 0.0, raw_body: str | None = None,
-        refuse: bool = False, times: int | None = None,
+        self,
+        step: str,
+        status: int | None = None,
+        stall: float = 0.0,
+        raw_body: str | None = None,
+        refuse: bool = False,
+        times: int | None = None,
     ) -> None:
         """Make later `step` requests (the next `times`, or all) stall for `stall` s, then
         answer `status` or `raw_body` (or normally). With `refuse`, the first one finds its
@@ -203,6 +257,7 @@ class VoiceApiStandIn:
 
     def _make_app(self) -> Flask:
         app = Flask("voice_api_standin")
+
         @app.before_request
         def read_the_whole_body() -> None:
             # Whatever the answer, so the kept-alive connection is ready for the next request.
@@ -294,8 +349,9 @@ class VoiceApiStandIn:
         try:
             if scheme != "Bearer":
                 raise jwt.InvalidTokenError("no Bearer token")
-            claims = jwt.decode(token, self._public_key, algorithms=["RS256"],
-                                options={"require": ["iat", "exp", "jti"]})
+            claims = jwt.decode(
+                token, self._public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "jti"]}
+            )
             if claims.get("application_id") != self.application_id:
                 raise jwt.InvalidTokenError("wrong application_id")
         except jwt.InvalidTokenError as invalid:
@@ -313,8 +369,7 @@ class VoiceApiStandIn:
             self._status[call_uuid] = "started"
         if self._vonage is not None:
             self._vonage.call_created(call_uuid, body)
-        return jsonify(uuid=call_uuid, status="started", direction="outbound",
-                       conversation_uuid=conversation_uuid), 201
+        return jsonify(uuid=call_uuid, status="started", direction="outbound", conversation_uuid=conversation_uuid), 201
 
     def _call_details(self, call_uuid: str) -> tuple:
         """GetCallResponse, with the billing fields Vonage adds once the call has ended."""
@@ -333,8 +388,13 @@ class VoiceApiStandIn:
             "network": "23410",
         }
         if status == "completed":
-            details |= {"rate": "0.01200000", "price": "0.00400000", "duration": "20",
-                        "start_time": "2026-11-25 12:00:00", "end_time": "2026-11-25 12:00:20"}
+            details |= {
+                "rate": "0.01200000",
+                "price": "0.00400000",
+                "duration": "20",
+                "start_time": "2026-11-25 12:00:00",
+                "end_time": "2026-11-25 12:00:20",
+            }
         return jsonify(details), 200
 
     def _start_stream(self, call_uuid: str, body: Any) -> tuple:
@@ -355,5 +415,9 @@ class VoiceApiStandIn:
     @staticmethod
     def _error(status: int, detail: str) -> tuple:
         title = ERROR_TITLES.get(status, "Error")
-        return jsonify(type=f"https://developer.nexmo.com/api-errors#{title.lower().replace(' ', '-')}",
-                       title=title, detail=detail, instance=str(uuid_module.uuid4())), status
+        return jsonify(
+            type=f"https://developer.nexmo.com/api-errors#{title.lower().replace(' ', '-')}",
+            title=title,
+            detail=detail,
+            instance=str(uuid_module.uuid4()),
+        ), status
