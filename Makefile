@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo test bench audio screenshot clean
+.PHONY: setup run demo test test-fast lint bench audio screenshot clean
 
 # From VONAGE_API_KEY and VONAGE_API_SECRET: the Voice application, its private key, the number, .env.
 setup: $(VENV)/.app-installed
@@ -19,6 +19,11 @@ demo: $(VENV)/.test-installed
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
+
+# ruff's lint rules and formatting, as CI checks them before the tests.
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Starts the app and the Voice API stand-in, drives the loads of issue 4 and prints a table.
 bench: $(VENV)/.test-installed
