@@ -1,9 +1,27 @@
-"""Stream audio into a phone call: the parts behind app.py, one question each.
+"""Stream audio into a phone call: the parts behind app.py, one module per role.
 
-settings    what the user set, read and checked once at start-up
-voice_api   the Vonage SDK's Voice client: one reused token, failures in plain words
-calls       each call's state, and what the app sends when an event arrives
-deadlines   one thread that runs each call's hang-up at its own time
-webhooks    whether an event body is Vonage's: its shape and its signature
-server      serving the app on this machine
+settings        every setting, read and checked once at start-up, every problem named together
+audio           what the stream plays: a checked, measured file in public/, or a URL
+public_url      where Vonage reaches this app: BASE_URL, or the ngrok tunnel to PORT
+access          who may place calls and act on them: the call token, and this app's own pages
+app_parts       what create_app builds once and every route shares
+vonage_routes   what Vonage asks: the answer NCCO, the audio files, the event webhook
+ncco            the answer NCCO: the greeting, then silence that holds the line
+events          what an event webhook body says, if it is shaped as Vonage's are
+signatures      whether an event is Vonage's own: signed for this body, recently, only once
+person_routes   what a person uses: /, /call and each call's page with its buttons
+call_view       what a call's page shows: its state in words, its controls, its steps
+call_flow       CallFlow: what happens to each call as events, deadlines and buttons arrive
+call            one call's state, and every decision that follows from it alone
+call_table      the calls being handled, and how many count toward MAX_ACTIVE_CALLS
+call_placing    POST /v1/calls within the account's limit on new calls
+voice_requests  each Voice API request: sent, timed, logged, explained in plain words
+voice_api       the SDK's Voice client for this app, and its failures in plain words
+pacer           every request paced to the account's limits, hang-ups first
+deadlines       one thread that runs each hang-up and retry at its own time
+history         the steps of the last calls, for their pages
+refused         the one refusal: what was asked cannot be done now, and why
+log_text        outside text made safe for one log line
+server          waitress, with limits that shed slow and malformed clients
+account_setup   `python app.py setup`: the Vonage side, from the API key and secret
 """

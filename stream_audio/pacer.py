@@ -29,7 +29,7 @@ class Priority(enum.IntEnum):
 
     HANG_UP = 0
     # Checking an unsigned final event: a callee who hung up gets no stop sent to a dead call.
-    CONFIRM_END = 1
+    CHECK_ENDING = 1
     STOP_MUSIC = 2
     START_MUSIC = 3
     OTHER = 4

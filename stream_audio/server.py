@@ -19,7 +19,7 @@ from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import BadRequest
 
-from stream_audio.webhooks import shown
+from stream_audio.log_text import shown
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def listen(port: int) -> socket.socket:
     return listening
 
 
-def serve(app, listening: socket.socket) -> None:
+def serve_until_stopped(app, listening: socket.socket) -> None:
     """Serve `app` on `listening` until Ctrl-C or SIGTERM; a second one exits at once."""
     signal.signal(signal.SIGINT, _stop_serving)
     signal.signal(signal.SIGTERM, _stop_serving)

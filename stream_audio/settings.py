@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from vonage import Auth
+from vonage_http_client import Auth
 from vonage_voice import TtsLanguageCode
 
 from stream_audio.audio import Audio, NotPlayable, choose
@@ -111,9 +111,8 @@ def private_key(value: str, project_dir: Path, **_: Any) -> str:
     try:
         pem = path.read_text()
     except (OSError, UnicodeDecodeError) as error:
-        raise Unusable(
-            f": cannot read the private key at {path} ({getattr(error, 'strerror', None) or 'not a text file'})"
-        )
+        why = getattr(error, "strerror", None) or "not a text file"
+        raise Unusable(f": cannot read the private key at {path} ({why})") from None
     try:
         Auth(application_id="settings-check", private_key=pem).generate_application_jwt()
     # The SDK hands the key to PyJWT and cryptography, whose errors differ by what is

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from importlib.metadata import version
 
 import pydantic
 import requests
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
-from vonage import Auth, HttpClientOptions, Vonage, VonageError
 from vonage_http_client import (
+    Auth,
     AuthenticationError,
     ForbiddenError,
+    HttpClient,
+    HttpClientOptions,
     HttpRequestError,
     NotFoundError,
     RateLimitedError,
     ServerError,
 )
+from vonage_utils import VonageError
 from vonage_voice import Voice
 
 from stream_audio.settings import Settings
@@ -53,6 +58,10 @@ class ReusedTokenAuth(Auth):
 
 
 def make_voice_client(settings: Settings) -> Voice:
+    """The SDK's Voice client for the application in `settings`, one attempt per request."""
+    # The SDK logs request headers, JWT included, at DEBUG and repeats every failed
+    # request at WARNING; this app's own one line per step says more, and no secrets.
+    logging.getLogger("vonage").setLevel(logging.ERROR)
     auth = ReusedTokenAuth(settings.application_id, settings.private_key)
     options = HttpClientOptions(
         api_host=settings.api_host,
@@ -62,7 +71,8 @@ def make_voice_client(settings: Settings) -> Voice:
         max_retries=0,
         pool_maxsize=CONNECTIONS,
     )
-    voice = Vonage(auth, options).voice
+    # The Voice API's client alone: the `vonage` package would load every Vonage API's client too.
+    voice = Voice(HttpClient(auth, options, version("vonage")))
     # The SDK turns a 2xx answer that is not JSON into None and then fails building its
     # model from it with a bare TypeError. Refusing such an answer as requests' own
     # InvalidJSONError keeps that a Voice API failure, and a TypeError a bug. The SDK's

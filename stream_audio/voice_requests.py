@@ -1,92 +1,58 @@
-"""Each Voice API request the app makes for a call, written where it happens:
+"""Each Voice API request the app makes, one method each: sent through the SDK's Voice client,
+timed, logged in one line, noted in the call's history for its page, and a failure explained
+in plain words. It holds no call state and no lock: CallFlow decides what to send, and when.
 
-  CallRequests._create_call       POST /v1/calls                 ring TO_NUMBER (for CallFlow.place_call)
-  CallRequests._start_music       PUT /v1/calls/{uuid}/stream    on `answered`
-  CallRequests._stop_music        DELETE /v1/calls/{uuid}/stream STREAM_SECONDS later (_time_up)
-  CallRequests._hang_up           PUT /v1/calls/{uuid} hangup    right after
-  CallRequests._say               PUT /v1/calls/{uuid}/talk      the user says something into the call
-  CallRequests._pause_music       DELETE /v1/calls/{uuid}/stream the person presses Stop music on the call's page
-  CallRequests._play_music_again  PUT /v1/calls/{uuid}/stream    ... and Play music (Hang up is _hang_up)
-
-Every request but the first waits its turn in the pacer (pacer.py), hang-ups first. Each
-is timed and logged in one line, noted in the call's history (history.py) for its page, and
-a transient failure is retried while the request still has a point.
+  create_call   POST   /v1/calls                ring TO_NUMBER
+  start_stream  PUT    /v1/calls/{uuid}/stream  play AUDIO into the call
+  stop_stream   DELETE /v1/calls/{uuid}/stream  stop it
+  hang_up       PUT    /v1/calls/{uuid}         {"action": "hangup"}
+  talk          PUT    /v1/calls/{uuid}/talk    say words into the call
+  get_call      GET    /v1/calls/{uuid}         what the Voice API knows of the call
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from vonage_voice import AudioStreamOptions, CreateCallRequest, Phone, ToPhone, TtsStreamOptions, Voice
 
-from stream_audio.call_state import MUSIC_STATES, Call, CallState
-from stream_audio.deadlines import Deadlines
 from stream_audio.history import CallHistory
-from stream_audio.pacer import Pacer, Priority
-from stream_audio.settings import CALL_MARGIN_SECONDS, Settings
+from stream_audio.settings import Settings
 from stream_audio.voice_api import VOICE_API_ERRORS, explain, is_gone, is_transient, nothing_was_created
 
 log = logging.getLogger(__name__)
 
-# A transient failure (429, 5xx, timeout, no connection) is retried after 0.5 s, 1 s,
-# 2 s, ... for as long as the request still has a point.
-FIRST_RETRY_SECONDS = 0.5
-# /call waits this long for the account's call-creation limit to make room, and tries
-# POST /v1/calls at most this often: a person is waiting for the answer.
-CREATE_WAIT_SECONDS = 1.0
-CREATE_ATTEMPTS = 3
-# Music started later than this after `answered` would be cut off by length_timer
-# before STREAM_SECONDS are up, so the call is hung up instead.
-LATEST_MUSIC_START_SECONDS = CALL_MARGIN_SECONDS / 2
 
-
-class CallNotPlaced(Exception):
-    """The Voice API did not create the call: the HTTP status for whoever asked, and why."""
-
-    def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
-    """How one Voice API request went: `error` is None when it succeeded (or the call was gone)."""
+    """How one request went. `error` is None when it was done, or when the call was already over (`gone`)."""
 
+    took_ms: int
+    answer: Any = None  # the SDK's model of the answer, when there is one
     error: Exception | None = None
+    gone: bool = False  # the Voice API answered 404: the call (or its stream) is over
+    reason: str = ""  # why it failed, in plain words
+    status: int = 0  # the HTTP status to give whoever asked, for a failure: 502, or 504 for a timeout
+    transient: bool = False  # a failure that may not happen again: 429, 5xx, a timeout, no connection
+    retry_in: float | None = None  # a transient failure worth retrying now, after this pause
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
-class CallRequests:
-    """The Voice API requests for the calls CallFlow keeps, and what they share: the client,
-    the pacer, the deadline timer, the history and the lock that guards every call's state."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        voice: Voice,
-        deadlines: Deadlines | None = None,
-        pacer: Pacer | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._settings = settings
+class VoiceRequests:
+    def __init__(self, voice: Voice, settings: Settings, history: CallHistory) -> None:
         self._voice = voice
-        self._closing = False
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._clock = clock
-        self._deadlines = Deadlines() if deadlines is None else deadlines
-        self._pacer = Pacer(settings.calls_per_second, settings.requests_per_second) if pacer is None else pacer
-        self.history = CallHistory()
+        self._settings = settings
+        self._history = history
 
-    # --- placing a call ------------------------------------------------------------
-
-    def _create_call(self, base_url: str) -> Call:
+    def create_call(self, base_url: str, retry_in: float | None = None) -> Outcome:
+        """POST /v1/calls: ring TO_NUMBER from VONAGE_NUMBER, with webhooks on `base_url`."""
         s = self._settings
         request = CreateCallRequest(
             to=[ToPhone(number=s.to_number)],
@@ -96,259 +62,103 @@ class CallRequests:
             ringing_timer=s.ringing_timer,
             length_timer=s.length_timer,
         )
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            if not self._pacer.reserve_call_creation(CREATE_WAIT_SECONDS):
-                log.warning(
-                    "/call: refused: more calls asked for than VONAGE_CALLS_PER_SECOND (%d) allows", s.calls_per_second
-                )
-                raise CallNotPlaced(
-                    429,
-                    f"Calls are being placed faster than VONAGE_CALLS_PER_SECOND ({s.calls_per_second}) "
-                    "allows. Try again in a second.",
-                    retry_after=1,
-                )
-            started = time.monotonic()
-            try:
-                response = self._voice.create_call(request)
-            except VOICE_API_ERRORS as error:
-                failure = CallNotPlaced(*explain(error, s.api_timeout))
-                retry_in = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
-                again = nothing_was_created(error) and attempt < CREATE_ATTEMPTS
-                log.error(
-                    "call to %s: POST /v1/calls failed after %s: %s%s",
-                    s.to_number,
-                    _since(started),
-                    failure.reason,
-                    f" Retrying in {retry_in:g} s." if again else "",
-                )
-                if not again:
-                    raise failure from error
-            else:
-                log.info(
-                    "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
-                    response.uuid,
-                    s.to_number,
-                    s.vonage_number,
-                    s.length_timer,
-                    response.status,
-                    _since(started),
-                )
-                self.history.placed(response.uuid, "placed: POST /v1/calls", _ms_since(started))
-                return Call(response.uuid, response.conversation_uuid, placed_at=self._clock(), base_url=base_url)
-            finally:
-                self._pacer.call_creation_answered()
-            time.sleep(retry_in)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        started = time.monotonic()
+        try:
+            answer = self._voice.create_call(request)
+        except VOICE_API_ERRORS as error:
+            status, reason = explain(error, s.api_timeout)
+            retry_in = retry_in if nothing_was_created(error) else None
+            log.error(
+                "call to %s: POST /v1/calls failed after %s: %s%s",
+                s.to_number,
+                _since(started),
+                reason,
+                _retrying(retry_in),
+            )
+            return Outcome(_ms_since(started), error=error, reason=reason, status=status, retry_in=retry_in)
+        log.info(
+            "call %s: placed to %s from %s, length_timer %d s (POST /v1/calls %s, took %s)",
+            answer.uuid,
+            s.to_number,
+            s.vonage_number,
+            s.length_timer,
+            answer.status,
+            _since(started),
+        )
+        return Outcome(_ms_since(started), answer=answer)
 
-    # --- the music, and the hang-up STREAM_SECONDS later ---------------------------
-
-    def _start_music(self, call: Call, attempt: int = 1) -> None:
-        with self._lock:
-            if call.state is not CallState.ANSWERED:
-                return  # the call ended while this waited
-            too_late = call.answered_at + LATEST_MUSIC_START_SECONDS
-            if self._clock() > too_late:
-                log.warning(
-                    "call %s: too late to start the music, %s after answered; hanging up instead",
-                    call.uuid,
-                    _seconds(self._clock() - call.answered_at),
-                )
-                self.history.note(call.uuid, "too late to start the music; hanging up instead")
-                self._hang_up_soon(call)
-                return
-            retry_in = self._retry_in(attempt, too_late)
-        step, music = self._music(call)
-        with self._voice_api_request(call, numbered(step, attempt), retry_in=retry_in) as outcome:
-            self._voice.play_audio_into_call(call.uuid, music)
-        with self._lock:
-            if call.state is CallState.HANGING_UP:
-                log.info("call %s: the hang-up asked for while the music was starting is on its way", call.uuid)
-            elif call.state is not CallState.ANSWERED:
-                log.info("call %s: ended while the music was starting; no hang-up needed", call.uuid)
-            elif outcome.error is None:
-                call.state = CallState.STREAMING
-                call.hangup = self._deadlines.schedule(self._settings.stream_seconds, self._time_up, call)
-                call.hang_up_due = self._clock() + self._settings.stream_seconds
-                log.info("call %s: hang-up in %g s", call.uuid, self._settings.stream_seconds)
-                self.history.note(call.uuid, f"music playing; hang-up in {self._settings.stream_seconds:g} s")
-            elif is_transient(outcome.error) and retry_in is not None:
-                call.hangup = self._deadlines.schedule(
-                    retry_in,
-                    self._pacer.submit,
-                    Priority.START_MUSIC,
-                    self._start_music,
-                    call,
-                    attempt + 1,
-                )
-            else:
-                log.error(
-                    "call %s: the music could not start; hanging up rather than leave the callee on a silent line",
-                    call.uuid,
-                )
-                self.history.note(call.uuid, "the music could not start; hanging up")
-                self._hang_up_soon(call)
-
-    def _music(self, call: Call) -> tuple[str, AudioStreamOptions]:
-        """The PUT stream request that plays AUDIO into `call`, and its step's name."""
+    def start_stream(self, call_uuid: str, base_url: str, attempt: int = 1, retry_in: float | None = None) -> Outcome:
+        """PUT /v1/calls/{uuid}/stream: AUDIO at AUDIO_LEVEL, AUDIO_LOOP times."""
         s = self._settings
         # The Voice API's default level is 0, so a request at that level leaves it out.
         level = s.audio_level or None
         step = f"PUT stream {s.audio.source} loop {s.audio_loop}" + (f" level {level:g}" if level else "")
-        return step, AudioStreamOptions(stream_url=[s.audio.url(call.base_url)], loop=s.audio_loop, level=level)
+        music = AudioStreamOptions(stream_url=[s.audio.url(base_url)], loop=s.audio_loop, level=level)
+        return self._send(
+            call_uuid,
+            numbered(step, attempt),
+            lambda: self._voice.play_audio_into_call(call_uuid, music),
+            retry_in=retry_in,
+        )
 
-    def _time_up(self, call: Call) -> None:
-        with self._lock:
-            if call.state not in MUSIC_STATES:
-                return
-            if call.state in (CallState.STOPPING_MUSIC, CallState.MUSIC_STOPPED):
-                log.info("call %s: STREAM_SECONDS are up; the music is stopped, so hanging up", call.uuid)
-                self.history.note(call.uuid, "time is up; hanging up")
-                self._hang_up_soon(call)
-                return
-            call.state = CallState.HANGING_UP
-        log.info("call %s: STREAM_SECONDS are up; stopping the music, then hanging up", call.uuid)
-        self.history.note(call.uuid, "time is up; stopping the music, then hanging up")
-        self._pacer.submit(Priority.STOP_MUSIC, self._stop_music, call)
+    def stop_stream(self, call_uuid: str) -> Outcome:
+        """DELETE /v1/calls/{uuid}/stream. A 404 means the call (or its stream) is already over: nothing is wrong."""
+        return self._send(
+            call_uuid, "DELETE stream", lambda: self._voice.stop_audio_stream(call_uuid), gone_is_fine=True
+        )
 
-    def _stop_music(self, call: Call) -> None:
-        with self._lock:
-            if call.state is not CallState.HANGING_UP:
-                return
-        # Vonage answers 404 once the call (or its stream) is over: the callee hung up
-        # and the `completed` event is still on its way. Nothing is wrong then. A failed
-        # stop is not retried: the hang-up, which goes next either way, ends the stream.
-        with self._voice_api_request(call, "DELETE stream", gone_is_fine=True):
-            self._voice.stop_audio_stream(call.uuid)
-        self._pacer.submit(Priority.HANG_UP, self._hang_up, call)
+    def hang_up(self, call_uuid: str, attempt: int = 1, retry_in: float | None = None) -> Outcome:
+        """PUT /v1/calls/{uuid} with the hangup action. A 404 means the call is already over."""
+        return self._send(
+            call_uuid,
+            numbered("PUT hangup", attempt),
+            lambda: self._voice.hangup(call_uuid),
+            gone_is_fine=True,
+            retry_in=retry_in,
+        )
 
-    def _hang_up_soon(self, call: Call) -> None:
-        """Queue the hang-up ahead of all other work (the lock is held)."""
-        call.state = CallState.HANGING_UP
-        self._pacer.submit(Priority.HANG_UP, self._hang_up, call)
+    def talk(self, call_uuid: str, text: str) -> Outcome:
+        """PUT /v1/calls/{uuid}/talk: `text` spoken in GREETING_LANGUAGE, over the music."""
+        words = TtsStreamOptions(text=text, language=self._settings.greeting_language)
+        return self._send(call_uuid, "PUT talk", lambda: self._voice.play_tts_into_call(call_uuid, words))
 
-    def _hang_up(self, call: Call, attempt: int = 1) -> None:
-        s = self._settings
-        with self._lock:
-            if call.state is not CallState.HANGING_UP or call.hanging_up_now:
-                return  # ended while this waited, or hung up by a copy of this queued at shutdown
-            call.hanging_up_now = True
-            retry_in = self._retry_in(attempt, self._ended_by_vonage_at(call))
-        with self._voice_api_request(
-            call, numbered("PUT hangup", attempt), gone_is_fine=True, retry_in=retry_in
-        ) as outcome:
-            self._voice.hangup(call.uuid)
-        with self._changed:
-            call.hanging_up_now = False
-            if call.state is not CallState.HANGING_UP:
-                return
-            if outcome.error is None:
-                call.state = CallState.HUNG_UP
-                self.history.note(call.uuid, "hung up; waiting for Vonage's final status")
-            elif is_transient(outcome.error) and retry_in is not None:
-                call.hangup = self._deadlines.schedule(
-                    retry_in,
-                    self._pacer.submit,
-                    Priority.HANG_UP,
-                    self._hang_up,
-                    call,
-                    attempt + 1,
-                )
-                return
-            else:
-                call.state = CallState.LEFT_TO_LENGTH_TIMER
-            self._changed.notify_all()
-        if outcome.error is not None:
-            why = (
-                "shutting down"
-                if self._closing
-                else "a retry would come after Vonage's length_timer ends the call"
-                if is_transient(outcome.error)
-                else "retrying cannot change this answer"
-            )
-            log.error(
-                "call %s: gave up hanging up (%s); Vonage's length_timer ends the call %d s after it was answered",
-                call.uuid,
-                why,
-                s.length_timer,
-            )
-            self.history.note(call.uuid, f"gave up hanging up ({why}); Vonage's length_timer ends the call")
+    def get_call(self, call_uuid: str, attempt: int = 1, retry_in: float | None = None) -> Outcome:
+        """GET /v1/calls/{uuid}: the call's status as the Voice API knows it; `answer` is None for a 404."""
+        return self._send(
+            call_uuid,
+            numbered("GET call", attempt),
+            lambda: self._voice.get_call(call_uuid),
+            gone_is_fine=True,
+            retry_in=retry_in,
+        )
 
-    def _ended_by_vonage_at(self, call: Call) -> float:
-        """When Vonage's own timers end the call whatever the app does (the lock is held)."""
-        if call.answered_at is not None:
-            return call.answered_at + self._settings.length_timer
-        return call.placed_at + self._settings.longest_call
-
-    def _retry_in(self, attempt: int, pointless_after: float) -> float | None:
-        """The pause before the next try, or None if that try would come too late (or never)."""
-        pause = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
-        return None if self._closing or self._clock() + pause >= pointless_after else pause
-
-    # --- the page's Stop music and Play music -------------------------------------
-
-    def _pause_music(self, call: Call) -> None:
-        with self._lock:
-            if call.state is not CallState.STOPPING_MUSIC:
-                return  # time was up, or the call ended, while this waited
-        with self._voice_api_request(call, "DELETE stream", gone_is_fine=True) as outcome:
-            self._voice.stop_audio_stream(call.uuid)
-        with self._lock:
-            if call.state is CallState.STOPPING_MUSIC:
-                # Not stopped: it still plays, and the person may press Stop music again.
-                call.state = CallState.MUSIC_STOPPED if outcome.error is None else CallState.STREAMING
-
-    def _play_music_again(self, call: Call) -> None:
-        with self._lock:
-            if call.state is not CallState.ANSWERED:
-                return  # time was up, or the call ended, while this waited
-        step, music = self._music(call)
-        with self._voice_api_request(call, step) as outcome:
-            self._voice.play_audio_into_call(call.uuid, music)
-        with self._lock:
-            if call.state is CallState.ANSWERED:
-                # Not retried: the person sees the failure and may press Play music again.
-                call.state = CallState.STREAMING if outcome.error is None else CallState.MUSIC_STOPPED
-
-    # --- saying something into the call ------------------------------------------
-
-    def _say(self, call: Call, text: str) -> None:
-        with self._voice_api_request(call, "PUT talk"):
-            self._voice.play_tts_into_call(
-                call.uuid,
-                TtsStreamOptions(
-                    text=text,
-                    language=self._settings.greeting_language,
-                ),
-            )
-
-    # --- one Voice API request, logged in one line -----------------------------------
-
-    @contextmanager
-    def _voice_api_request(
+    def _send(
         self,
-        call: Call,
+        call_uuid: str,
         step: str,
+        send: Callable[[], Any],
         gone_is_fine: bool = False,
         retry_in: float | None = None,
-    ) -> Iterator[Outcome]:
-        """Time and log the request sent in the `with` block; a failure is kept in the Outcome, not raised."""
-        outcome = Outcome()
+    ) -> Outcome:
         started = time.monotonic()
         try:
-            yield outcome
+            answer = send()
         except VOICE_API_ERRORS as error:
+            took = _ms_since(started)
             if gone_is_fine and is_gone(error):
-                log.info("call %s: %s answered 404: already ended (took %s)", call.uuid, step, _since(started))
-                self.history.note(call.uuid, f"{step}: already ended", _ms_since(started))
-                return
-            outcome.error = error
-            reason = explain(error, self._settings.api_timeout)[1]
-            then = f" Retrying in {retry_in:g} s." if retry_in is not None and is_transient(error) else ""
-            log.error("call %s: %s failed after %s: %s%s", call.uuid, step, _since(started), reason, then)
-            self.history.note(call.uuid, f"{step} failed.{then}", _ms_since(started), failure=reason)
-        else:
-            log.info("call %s: %s done (took %s)", call.uuid, step, _since(started))
-            self.history.note(call.uuid, f"{step} done", _ms_since(started))
+                log.info("call %s: %s answered 404: already ended (took %s ms)", call_uuid, step, took)
+                self._history.note(call_uuid, f"{step}: already ended", took)
+                return Outcome(took, gone=True)
+            status, reason = explain(error, self._settings.api_timeout)
+            transient = is_transient(error)
+            retry_in = retry_in if transient else None
+            log.error("call %s: %s failed after %s ms: %s%s", call_uuid, step, took, reason, _retrying(retry_in))
+            self._history.note(call_uuid, f"{step} failed.{_retrying(retry_in)}", took, failure=reason)
+            return Outcome(took, error=error, reason=reason, status=status, transient=transient, retry_in=retry_in)
+        took = _ms_since(started)
+        log.info("call %s: %s done (took %s ms)", call_uuid, step, took)
+        self._history.note(call_uuid, f"{step} done", took)
+        return Outcome(took, answer=answer)
 
 
 def numbered(step: str, attempt: int) -> str:
@@ -356,8 +166,8 @@ def numbered(step: str, attempt: int) -> str:
     return step if attempt == 1 else f"{step} (attempt {attempt})"
 
 
-def _seconds(seconds: float) -> str:
-    return f"{seconds:.1f} s"
+def _retrying(retry_in: float | None) -> str:
+    return "" if retry_in is None else f" Retrying in {retry_in:g} s."
 
 
 def _since(started: float) -> str:

@@ -26,12 +26,16 @@ from vonage_voice import CallInfo, CreateCallResponse, Phone
 from waitress import wasyncore
 
 from app import PROJECT_DIR, create_app
+from stream_audio.app_parts import parts
 from stream_audio.audio import Audio
-from stream_audio.calls import CallFlow
+from stream_audio.call import CallState
+from stream_audio.call_flow import CallFlow
+from stream_audio.events import read_event
+from stream_audio.history import CallHistory
 from stream_audio.pacer import WINDOW_SECONDS, Pacer
 from stream_audio.server import listen, make_server
 from stream_audio.settings import ALL_NAMES, Settings
-from stream_audio.webhooks import read_event
+from stream_audio.voice_requests import VoiceRequests
 from tools import make_audio
 from tools.app_process import AppProcess
 from tools.voice_api_standin import VoiceApiStandIn
@@ -94,8 +98,8 @@ class RunningApp:
         # BASE_URL="" in `env` leaves the public URL to the ngrok agent at NGROK_API_URL.
         self.settings = Settings.from_env({"BASE_URL": self.url, **env, "PORT": str(port)}, project_dir)
         self.app = create_app(self.settings, project_dir)
-        self.calls = self.app.extensions["calls"]
-        self.token = self.app.extensions["call_token"].value
+        self.calls = parts(self.app).calls
+        self.token = parts(self.app).call_token.value
         # A browser that has opened the start-up link, and so holds the token's cookie.
         self.browser = requests.Session()
         self.browser.cookies.set("call_token", self.token, domain="127.0.0.1")
@@ -133,7 +137,7 @@ class RunningApp:
         (without a signature secret, after the app has checked with the Voice API)."""
         voice_api.callee_hangs_up(call_uuid, status)
         assert self.vonage_sends(call_uuid, status).status_code == 204
-        wait_until(lambda: self.calls.state_of(call_uuid) is None, 5, f"the app letting call {call_uuid} go")
+        wait_until(lambda: self.calls.snapshot(call_uuid) is None, 5, f"the app letting call {call_uuid} go")
 
     def close(self) -> None:
         if self._thread.is_alive():
@@ -310,12 +314,22 @@ class Account:
             self.settings.calls_per_second, self.settings.requests_per_second, workers=0, clock=self.clock
         )
         self.voice = FakeVoice(self.clock)
-        self.calls = CallFlow(self.settings, self.voice, self.deadlines, self.pacer, clock=self.clock)
+        history = CallHistory()
+        requests = VoiceRequests(self.voice, self.settings, history)
+        self.calls = CallFlow(self.settings, requests, history, self.deadlines, self.pacer, clock=self.clock)
+
+    def place_call(self) -> str:
+        return self.calls.place_call(self.settings.base_url)
+
+    def state_of(self, call_uuid: str) -> CallState | None:
+        """The call's state; None once the app has let it go."""
+        snapshot = self.calls.snapshot(call_uuid)
+        return snapshot.state if snapshot else None
 
     def place_calls(self, count: int) -> list[str]:
         placed = []
         for _ in range(count):
-            placed.append(self.calls.place_call())
+            placed.append(self.place_call())
             if len(placed) % self.settings.calls_per_second == 0:
                 self.run_for(WINDOW_SECONDS)
         return placed

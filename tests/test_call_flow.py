@@ -93,7 +93,7 @@ def test_a_repeated_answered_event_racing_the_first_starts_one_stream(running_ap
 def test_a_callee_who_hangs_up_early_is_not_stopped_or_hung_up_again(running_app, voice_api, caplog, final_status):
     call_uuid = running_app.place_call()
     running_app.vonage_sends(call_uuid, "answered")
-    wait_for_log(caplog, f"call {call_uuid}: hang-up in")
+    wait_for_log(caplog, f"call {call_uuid}: music playing; hang-up in")
 
     running_app.callee_hangs_up(voice_api, call_uuid, final_status)
     time.sleep(STREAM_SECONDS + 0.7)

@@ -103,12 +103,12 @@ def test_a_call_stops_counting_once_this_app_has_hung_up_even_if_completed_never
 def test_a_call_whose_events_are_all_lost_stops_counting_once_vonage_must_have_ended_it(start_app, voice_api, caplog):
     # RINGING_TIMER 1 s + length_timer (ceil(0.5) + 10 s): Vonage has ended the call 12 s after it was placed.
     running = start_app(MAX_ACTIVE_CALLS="1", RINGING_TIMER="1", STREAM_SECONDS="0.5")
-    call_uuid = running.place_call()
     placed = time.monotonic()
+    call_uuid = running.place_call()
     assert running.get("/call").status_code == 429
 
     wait_for_log(caplog, f"call {call_uuid}: no final event within 12 s", timeout=14)
 
     assert time.monotonic() - placed >= 12
-    assert len(running.app.extensions["calls"]) == 0
+    assert len(running.calls) == 0
     running.place_call()

@@ -13,7 +13,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from stream_audio.call_page import RESTARTED
+from stream_audio.call_view import RESTARTED
 from tests.support import CHROMIUM, TO_NUMBER, VONAGE_NUMBER, post_event, steps_sent
 
 # One line, not one per test; under CI the `chromium` fixture fails each instead.

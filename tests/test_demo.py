@@ -80,13 +80,13 @@ def app_broken_by(tmp_path: Path, breakage: str) -> str:
     script = tmp_path / "broken_app.py"
     script.write_text(
         f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n"
-        "import flask\nimport app\nimport stream_audio.calls\n"
+        "import flask\nimport app\nimport stream_audio.voice_requests\n"
         "build = app.create_app\n\n"
         "def create_app(settings=None):\n"
         "    flask_app = build(settings)\n"
         + textwrap.indent(textwrap.dedent(breakage), "    ")
         + "    return flask_app\n\n"
-        "app.create_app = create_app\nsys.exit(app.main())\n"
+        "app.create_app = create_app\napp.main()\n"
     )
     return str(script)
 
@@ -176,7 +176,7 @@ def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_d
     broken = app_broken_by(
         tmp_path,
         """
-        stream_audio.calls.CallFlow._hang_up = lambda self, call, attempt=1: None
+        stream_audio.voice_requests.VoiceRequests.hang_up = lambda self, *_: stream_audio.voice_requests.Outcome(0)
     """,
     )
 

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from app import PUBLIC_DIR
-from stream_audio.webhooks import MAX_EVENT_BYTES
+from app import PROJECT_DIR
+from stream_audio.events import MAX_EVENT_BYTES
 from tests.support import app_log
 
 JSON = "application/json"
@@ -119,7 +119,7 @@ def raw_get(running_app, path: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def dotfile_in_public():
-    path = PUBLIC_DIR / ".not-for-vonage"
+    path = PROJECT_DIR / "public" / ".not-for-vonage"
     path.write_text("SECRET=dotfile contents\n")
     yield path.name
     path.unlink()
@@ -153,4 +153,4 @@ def test_nothing_outside_public_is_reachable(running_app, path):
     status, body = raw_get(running_app, path)
 
     assert status == 404
-    assert b"import" not in body and b"root:" not in body and str(PUBLIC_DIR).encode() not in body
+    assert b"import" not in body and b"root:" not in body and str(PROJECT_DIR / "public").encode() not in body

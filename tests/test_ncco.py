@@ -7,7 +7,8 @@ import json
 import jsonschema
 import pytest
 
-from app import PROJECT_DIR, answer_ncco
+from app import PROJECT_DIR
+from stream_audio.ncco import answer_ncco
 
 NCCO_SCHEMA = json.loads((PROJECT_DIR / "tools" / "ncco-schema.json").read_text())
 

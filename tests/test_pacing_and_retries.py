@@ -4,11 +4,14 @@ the most urgent request first, retries what can still help, and never sends anyt
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from stream_audio.call_state import CallState
+from stream_audio.call import CallState
+from stream_audio.call_flow import LATEST_MUSIC_START_SECONDS
 from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
-from stream_audio.voice_requests import LATEST_MUSIC_START_SECONDS, CallNotPlaced
+from stream_audio.refused import Refused
 from tests.support import STREAM_SECONDS, FakeClock, FakeDeadlines, http_error, run_for
 
 # --- the pacer on its own -----------------------------------------------------------
@@ -75,12 +78,12 @@ def test_a_request_still_awaiting_its_answer_counts_against_the_second_however_l
 
 
 def test_place_call_answers_429_with_retry_after_when_calls_come_faster_than_the_limit(account, monkeypatch):
-    monkeypatch.setattr("stream_audio.voice_requests.CREATE_WAIT_SECONDS", 0)
+    monkeypatch.setattr("stream_audio.call_placing.CREATE_WAIT_SECONDS", 0)
     for _ in range(3):
-        account.calls.place_call()
+        account.place_call()
 
-    with pytest.raises(CallNotPlaced) as refused:
-        account.calls.place_call()
+    with pytest.raises(Refused) as refused:
+        account.place_call()
 
     assert (refused.value.status, refused.value.retry_after) == (429, 1)
     assert "VONAGE_CALLS_PER_SECOND (3)" in refused.value.reason
@@ -99,7 +102,7 @@ def test_thirty_calls_answered_together_each_get_one_start_one_stop_and_one_hang
 
     for call_uuid in calls:
         assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "stop_stream", "hangup"]
-        assert account.calls.state_of(call_uuid) is CallState.HUNG_UP
+        assert account.state_of(call_uuid) is CallState.HUNG_UP
     assert account.busiest_second({"start_stream", "stop_stream", "hangup"}) <= 15
     assert account.busiest_second({"create_call"}) <= 3
     # 90 requests at 15 a second: the last hang-up comes no later than the rate allows.
@@ -138,7 +141,7 @@ def test_music_that_can_no_longer_fit_before_length_timer_is_not_started_and_the
     assert 2 < len(starts) < 10  # retried, but only while the music could still play in full
     assert all(when - starts[0][0] < LATEST_MUSIC_START_SECONDS for when, _, _ in starts)
     assert account.voice.requests_for(call_uuid)[-1] == "hangup"
-    assert account.calls.state_of(call_uuid) is CallState.HUNG_UP
+    assert account.state_of(call_uuid) is CallState.HUNG_UP
 
 
 @pytest.mark.parametrize("request_name", ["start_stream", "hangup"])
@@ -153,7 +156,7 @@ def test_a_transient_failure_of_a_start_or_a_hang_up_is_retried_after_half_a_sec
     tries = [when for when, name, _ in account.sent(request_name)]
     assert len(tries) == 2 and tries[1] - tries[0] == pytest.approx(0.5, abs=0.06)
     assert account.voice.requests_for(call_uuid).count("hangup") == (2 if request_name == "hangup" else 1)
-    assert account.calls.state_of(call_uuid) is CallState.HUNG_UP
+    assert account.state_of(call_uuid) is CallState.HUNG_UP
 
 
 def test_a_stop_refused_with_429_is_not_retried_because_the_hang_up_right_after_ends_the_stream(account):
@@ -164,7 +167,7 @@ def test_a_stop_refused_with_429_is_not_retried_because_the_hang_up_right_after_
     account.run_for(STREAM_SECONDS + 5)
 
     assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "stop_stream", "hangup"]
-    assert account.calls.state_of(call_uuid) is CallState.HUNG_UP
+    assert account.state_of(call_uuid) is CallState.HUNG_UP
 
 
 def test_a_hang_up_is_retried_with_doubling_pauses_until_length_timer_would_end_the_call_anyway(account):
@@ -176,21 +179,21 @@ def test_a_hang_up_is_retried_with_doubling_pauses_until_length_timer_would_end_
     account.run_for(STREAM_SECONDS + 60)
 
     tries = [when for when, _, _ in account.sent("hangup")]
-    assert [round(b - a, 1) for a, b in zip(tries, tries[1:])] == [0.5, 1, 2, 4][: len(tries) - 1]
+    assert [round(b - a, 1) for a, b in itertools.pairwise(tries)] == [0.5, 1, 2, 4][: len(tries) - 1]
     assert tries[-1] < answered_at + account.settings.length_timer
-    assert account.calls.state_of(call_uuid) is CallState.LEFT_TO_LENGTH_TIMER
+    assert account.state_of(call_uuid) is CallState.LEFT_TO_LENGTH_TIMER
 
 
 def test_a_create_call_refused_with_429_is_sent_again_but_one_that_timed_out_is_not(account, monkeypatch):
-    monkeypatch.setattr("stream_audio.voice_requests.time.sleep", account.run_for)
+    monkeypatch.setattr("stream_audio.call_placing.time.sleep", account.run_for)
     account.voice.failures["create_call"] = [http_error(429)]
-    account.calls.place_call()
+    account.place_call()
     assert len(account.sent("create_call")) == 2
 
     import requests
 
     account.voice.failures["create_call"] = [requests.Timeout("read timed out")]
-    with pytest.raises(CallNotPlaced) as not_placed:
-        account.calls.place_call()
+    with pytest.raises(Refused) as not_placed:
+        account.place_call()
     assert not_placed.value.status == 504
     assert len(account.sent("create_call")) == 3  # one more: a call that may exist is not rung twice

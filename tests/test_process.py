@@ -41,7 +41,7 @@ def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_proces
     # A second call whose callee hangs up early, and an event for a call this app never placed.
     early_uuid = app_process.place_call()
     app_process.vonage_sends(early_uuid, "answered")
-    app_process.wait_for_log(f"call {early_uuid}: hang-up in")
+    app_process.wait_for_log(f"call {early_uuid}: music playing; hang-up in")
     app_process.callee_hangs_up(voice_api, early_uuid)
     assert app_process.vonage_sends("not-a-call-of-ours", "answered").status_code == 204
     time.sleep(1.5)
@@ -74,7 +74,7 @@ def test_stopping_the_app_mid_call_hangs_up_every_callee_before_it_exits(start_p
     running = start_process(STREAM_SECONDS="60")
     answered, ringing = (running.place_call() for _ in range(2))
     running.vonage_sends(answered, "answered")
-    running.wait_for_log(f"call {answered}: hang-up in 60 s")
+    running.wait_for_log(f"call {answered}: music playing; hang-up in 60 s")
 
     assert running.stop(sig) == 0
 

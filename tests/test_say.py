@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from stream_audio.call_page import ANOTHER_SITE
+from stream_audio.person_routes import ANOTHER_SITE
 from tests.support import app_log, wait_for_log
 
 WORDS = "Our offices reopen on Monday at nine."

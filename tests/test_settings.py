@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from app import PUBLIC_DIR
+from app import PROJECT_DIR
 from stream_audio.settings import ALL_NAMES, SETTINGS, Settings, SettingsError
 from tests.support import APPLICATION_ID
 
@@ -119,7 +119,7 @@ def test_vonage_names_win_over_nexmo_names(good_env):
 def project(tmp_path: Path) -> Path:
     """A project folder of its own, with the default AUDIO in its public/."""
     (tmp_path / "public").mkdir()
-    shutil.copy(PUBLIC_DIR / "music.mp3", tmp_path / "public")
+    shutil.copy(PROJECT_DIR / "public" / "music.mp3", tmp_path / "public")
     return tmp_path
 
 

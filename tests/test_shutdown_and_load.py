@@ -7,7 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from stream_audio.calls import SHUTDOWN_SECONDS
+from stream_audio.call_flow import SHUTDOWN_SECONDS
 from tests.support import app_log, wait_for_log
 
 
@@ -18,7 +18,7 @@ def test_shutting_down_stops_the_music_and_hangs_up_every_call_in_progress(start
     finished = running.place_call()
     for call_uuid in playing + [finished]:
         running.vonage_sends(call_uuid, "answered")
-        wait_for_log(caplog, f"call {call_uuid}: hang-up in 30 s")
+        wait_for_log(caplog, f"call {call_uuid}: music playing; hang-up in 30 s")
     running.callee_hangs_up(voice_api, finished)
 
     running.close()
@@ -34,7 +34,7 @@ def test_shutting_down_with_nothing_in_progress_sends_nothing_and_leaves_no_thre
     running = start_app(STREAM_SECONDS="30")
     call_uuid = running.place_call()
     running.vonage_sends(call_uuid, "answered")
-    wait_for_log(caplog, f"call {call_uuid}: hang-up in 30 s")
+    wait_for_log(caplog, f"call {call_uuid}: music playing; hang-up in 30 s")
     running.callee_hangs_up(voice_api, call_uuid)
 
     started = time.monotonic()
@@ -82,5 +82,5 @@ def test_fifty_calls_answered_at_once_each_get_one_stream_and_one_hang_up_on_tim
         assert 1.0 <= stop.at - start.at < hangup.at - start.at < 1.5, "a hang-up more than 0.5 s late"
     with ThreadPoolExecutor(50) as pool:
         list(pool.map(lambda call_uuid: running.vonage_sends(call_uuid, "completed"), calls))
-    assert len(running.app.extensions["calls"]) == 0  # the table of calls is empty again
+    assert len(running.calls) == 0  # the table of calls is empty again
     assert voice_api.rejected == []

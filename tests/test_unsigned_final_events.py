@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from stream_audio.call_state import CallState
-from stream_audio.calls import MOST_CONFIRMATIONS
-from stream_audio.voice_requests import CallNotPlaced
+from stream_audio.call import CallState
+from stream_audio.call_flow import MOST_CHECKS
+from stream_audio.refused import Refused
 from tests.support import STREAM_SECONDS, Account, http_error
 
 
@@ -39,9 +39,9 @@ def test_a_forged_final_event_does_not_free_the_calls_max_active_calls_slot(capl
     account.vonage_says(ringing, "busy")
     account.run_for(1)
 
-    assert account.calls.state_of(ringing) is CallState.PLACED
-    with pytest.raises(CallNotPlaced) as refused:
-        account.calls.place_call()
+    assert account.state_of(ringing) is CallState.PLACED
+    with pytest.raises(Refused) as refused:
+        account.place_call()
     assert refused.value.status == 429
 
 
@@ -55,7 +55,7 @@ def test_a_callee_who_really_hangs_up_early_is_confirmed_and_gets_no_stop_and_no
 
     # The check goes ahead of the queued stop, so a dead call is sent nothing more.
     assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "get_call"]
-    assert account.calls.state_of(call_uuid) is None
+    assert account.state_of(call_uuid) is None
 
 
 def test_a_call_that_really_was_not_answered_frees_its_slot_once_confirmed():
@@ -66,8 +66,8 @@ def test_a_call_that_really_was_not_answered_frees_its_slot_once_confirmed():
     account.vonage_says(ringing, "unanswered")
     account.run_for(1)
 
-    assert account.calls.state_of(ringing) is None
-    assert account.calls.place_call()
+    assert account.state_of(ringing) is None
+    assert account.place_call()
 
 
 def test_with_signed_events_a_final_status_is_taken_at_its_word_without_asking():
@@ -84,7 +84,7 @@ def test_with_signed_events_a_final_status_is_taken_at_its_word_without_asking()
 
 def test_a_flood_of_forged_final_events_costs_one_check_per_call_and_a_few_at_once(caplog):
     account = Account()
-    calls = account.place_calls(MOST_CONFIRMATIONS + 2)
+    calls = account.place_calls(MOST_CHECKS + 2)
     for call_uuid in calls:
         account.vonage_says(call_uuid, "answered")
     account.run_for(1)
@@ -94,10 +94,10 @@ def test_a_flood_of_forged_final_events_costs_one_check_per_call_and_a_few_at_on
             account.vonage_says(call_uuid, "completed")
 
     account.run_for(1)
-    assert len(account.sent("get_call")) == MOST_CONFIRMATIONS
+    assert len(account.sent("get_call")) == MOST_CHECKS
     account.run_for(STREAM_SECONDS)
     assert all(account.voice.requests_for(c).count("hangup") == 1 for c in calls)
-    assert f"{MOST_CONFIRMATIONS} others are being checked" in caplog.text
+    assert f"{MOST_CHECKS} others are being checked" in caplog.text
 
 
 def test_a_check_refused_with_429_is_retried_and_one_that_keeps_failing_leaves_the_hang_up_due(account, caplog):

@@ -12,7 +12,7 @@ import mutagen.mp3
 import pytest
 import requests
 
-from app import PROJECT_DIR, PUBLIC_DIR
+from app import PROJECT_DIR
 from stream_audio.settings import AUTO_GRACE_SECONDS, Settings, SettingsError
 from tests.support import write_mp3, write_wav
 from tools.app_process import user_environment
@@ -21,7 +21,7 @@ from tools.app_process import user_environment
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project whose public/ holds the shipped audio plus the user's own: message.mp3 and message.wav."""
-    shutil.copytree(PUBLIC_DIR, tmp_path / "public")
+    shutil.copytree(PROJECT_DIR / "public", tmp_path / "public")
     write_mp3(tmp_path / "public" / "message.mp3", 0.6)
     write_wav(tmp_path / "public" / "message.wav", 0.75)
     return tmp_path
@@ -51,7 +51,7 @@ def test_the_defaults_play_the_shipped_music_until_the_hang_up_after_a_greeting_
     settings = Settings.from_env(user_env)
 
     assert settings.audio.source == "music.mp3" and settings.audio.content_type == "audio/mpeg"
-    assert settings.audio.seconds == pytest.approx(mutagen.mp3.MP3(PUBLIC_DIR / "music.mp3").info.length)
+    assert settings.audio.seconds == pytest.approx(mutagen.mp3.MP3(PROJECT_DIR / "public" / "music.mp3").info.length)
     assert (settings.audio_level, settings.audio_loop, settings.stream_seconds) == (0, 0, 20)
     assert settings.greeting == "<speak>Please hold to listen to some music.<break time='1s' /></speak>"
     assert settings.greeting_language == "en-US"

@@ -1,0 +1,187 @@
+"""What a person uses: / to place a call, /call (the start-up link), and /calls/<uuid> to watch
+a call live and act on it. Every route needs the call token; every button is a POST from this
+app's own pages. Browsers get pages; scripts (application/json, or */* as curl sends) get JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+
+from stream_audio.access import from_this_site
+from stream_audio.app_parts import parts
+from stream_audio.call import Call, Next
+from stream_audio.call_view import RESTARTED, call_view, when
+from stream_audio.log_text import shown
+from stream_audio.public_url import NoPublicUrl
+from stream_audio.refused import Refused
+from stream_audio.settings import MAX_SPOKEN_CHARACTERS
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("pages", __name__)
+
+OPEN_THE_LINK = "Open the link this server printed at start-up (/call?token=...) first."
+ANOTHER_SITE = "Use this app's own pages: a request another site's page made is refused."
+# Only this app's own script, styles and pages, and no framing: nothing from a CDN, no clickjacking.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+@blueprint.before_request
+def only_for_the_token_holder() -> Response | None:
+    if request.method == "HEAD" and request.endpoint == "pages.place_call":
+        # Flask answers HEAD from a GET view; a link preview must not cost a call.
+        return Response("", 405, {"Allow": "GET, POST"})
+    call_token = parts().call_token
+    if not call_token.allows(request):
+        log.warning("%s: refused a request from %s without the right token", shown(request.path), request.remote_addr)
+        return failure(403, OPEN_THE_LINK)
+    if request.method == "POST" and not from_this_site(request):
+        log.warning("%s: refused a request another site's page made", shown(request.path))
+        return failure(403, ANOTHER_SITE)
+    return None
+
+
+@blueprint.after_request
+def page_headers(answer: Response) -> Response:
+    call_token = parts().call_token
+    if call_token.in_query(request):
+        call_token.remember(answer, request)
+    answer.headers["Content-Security-Policy"] = PAGE_POLICY
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+# GET is the start-up link's; the page's Call buttons POST.
+@blueprint.route("/call", methods=["GET", "POST"])
+def place_call() -> Response:
+    """Ring TO_NUMBER: a browser is sent on to the new call's page (303, so a reload places no second call)."""
+    app = parts()
+    try:
+        uuid = app.calls.place_call(_public_url())
+    except Refused as refused:
+        return failure(refused.status, refused.reason, refused.retry_after)
+    if wants_page():
+        return redirect(url_for("pages.call_page", uuid=uuid), 303)
+    s = app.settings
+    return jsonify(
+        uuid=uuid,
+        to=s.to_number,
+        audio=s.audio.source,
+        stream_seconds=s.stream_seconds,
+        message=f"Ringing {s.to_number} from {s.vonage_number}. Once answered, "
+        f"{s.audio.source} plays for {s.stream_seconds:g} s, then the call ends.",
+    )
+
+
+@blueprint.get("/")
+def home() -> str:
+    app = parts()
+    records = [(record, when(record.placed_at)) for record in app.calls.history.newest_first()]
+    return render_template("home.html", to_number=app.settings.to_number, calls=records)
+
+
+@blueprint.get("/calls/<uuid>")
+def call_page(uuid: str) -> tuple[str, int]:
+    view = call_view(uuid)
+    return render_template("call.html", uuid=uuid, view=view, restarted=RESTARTED), 200 if view else 404
+
+
+@blueprint.get("/calls/<uuid>.json")
+def call_now(uuid: str) -> Response | tuple[Response, int]:
+    view = call_view(uuid)
+    return jsonify(view) if view else (jsonify(error=RESTARTED), 404)
+
+
+@blueprint.post("/calls/<uuid>/music/stop")
+def stop_music(uuid: str) -> Response | tuple[Response, int]:
+    return _press(uuid, Call.stop_music, "Stopping the music; the hang-up stays when it was due.")
+
+
+@blueprint.post("/calls/<uuid>/music/play")
+def play_music(uuid: str) -> Response | tuple[Response, int]:
+    return _press(uuid, Call.play_music, "Playing the music again until the hang-up.")
+
+
+@blueprint.post("/calls/<uuid>/hang-up")
+def hang_up(uuid: str) -> Response | tuple[Response, int]:
+    return _press(uuid, Call.hang_up, "Hanging up.")
+
+
+@blueprint.post("/calls/<uuid>/say")
+def say(uuid: str) -> Response | tuple[Response, int]:
+    try:
+        parts().calls.say(uuid, text_to_say())
+    except Refused as refused:
+        log.warning("call %s: refused to say something: %s", shown(uuid), refused.reason)
+        return failure(refused.status, refused.reason)
+    return _done(uuid, "Saying it into the call.")
+
+
+def _press(uuid: str, pressed: Callable[[Call], Next], message: str) -> Response | tuple[Response, int]:
+    calls = parts().calls
+    if calls.history.of(uuid) is None:
+        return failure(404, RESTARTED)
+    try:
+        calls.act(uuid, pressed)
+    except Refused as refused:
+        log.warning("call %s: %s refused: %s", uuid, request.path.rsplit("/", 1)[-1], refused.reason)
+        return failure(refused.status, refused.reason)
+    return _done(uuid, message)
+
+
+def _done(uuid: str, message: str) -> Response | tuple[Response, int]:
+    if wants_page():
+        return redirect(url_for("pages.call_page", uuid=uuid), 303)
+    return jsonify(uuid=uuid, message=message), 202
+
+
+def _public_url() -> str:
+    try:
+        return parts().public_url.current()
+    except NoPublicUrl as why:
+        log.error("call to %s: not placed: %s", parts().settings.to_number, why)
+        raise Refused(503, str(why)) from None
+
+
+def wants_page() -> bool:
+    """True for a browser; scripts (application/json, or */* as curl and requests send) get JSON."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def failure(status: int, reason: str, retry_after: int | None = None) -> Response:
+    """`reason` as a readable page for a browser, as JSON for a script."""
+    if wants_page():
+        answer = Response(render_template("failure.html", status=status, reason=reason), status)
+    else:
+        answer = jsonify(error=reason)
+        answer.status_code = status
+    if retry_after:
+        answer.headers["Retry-After"] = str(retry_after)
+    return answer
+
+
+def text_to_say() -> str:
+    """The request's `text`, as a form field or in JSON, or Refused (400) saying why it cannot be spoken."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        text = body.get("text") if isinstance(body, dict) else None
+    else:
+        text = request.form.get("text")
+    if not isinstance(text, str):
+        raise Refused(400, "Send the words to say as `text`, in a form field or a JSON object.")
+    text = text.strip()
+    if not text:
+        raise Refused(400, "There is nothing to say: the text is empty.")
+    if len(text) > MAX_SPOKEN_CHARACTERS:
+        raise Refused(
+            400,
+            f"The text is {len(text):,} characters long; the Voice API speaks at most "
+            f"{MAX_SPOKEN_CHARACTERS:,} at a time. Shorten it, or say it in parts.",
+        )
+    return text
