@@ -25,7 +25,8 @@ from stream_audio.events import VoiceEvent
 from stream_audio.history import CallHistory
 from stream_audio.pacer import Pacer, Priority
 from stream_audio.refused import Refused
-from stream_audio.settings import CALL_MARGIN_SECONDS, Settings
+from stream_audio.setting_values import CALL_MARGIN_SECONDS
+from stream_audio.settings import Settings
 from stream_audio.voice_requests import Outcome, VoiceRequests
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from stream_audio.call_view import RESTARTED, call_view, when
 from stream_audio.log_text import shown
 from stream_audio.public_url import NoPublicUrl
 from stream_audio.refused import Refused
-from stream_audio.settings import MAX_SPOKEN_CHARACTERS
+from stream_audio.setting_values import MAX_SPOKEN_CHARACTERS
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from app import PROJECT_DIR
-from stream_audio.settings import AUTO_GRACE_SECONDS, Settings, SettingsError
+from stream_audio.setting_values import AUTO_GRACE_SECONDS
+from stream_audio.settings import Settings, SettingsError
 from tests.support import write_mp3, write_wav
 from tools.app_process import user_environment
 
