@@ -110,7 +110,7 @@ class CallFlow:
             placed, took_ms = self._placing.place(base_url)
             s = self._settings
             call = Call(placed.uuid, placed.conversation_uuid, base_url, self._clock(), s.length_timer, s.longest_call)
-            self.history.placed(call.uuid, "placed: POST /v1/calls", took_ms)
+            self.history.placed(call.uuid, "placed: POST /v1/calls", s.vonage_number, s.to_number, "outbound", took_ms)
         finally:
             # One step, so that no other request sees the call counted twice or not at all.
             with self._changed:

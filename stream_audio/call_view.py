@@ -39,8 +39,9 @@ def call_view(uuid: str) -> dict[str, Any] | None:
     over = state in (None, CallState.HUNG_UP, CallState.LEFT_TO_LENGTH_TIMER)
     return {
         "uuid": uuid,
-        "from": settings.vonage_number,
-        "to": settings.to_number,
+        "from": record.from_number,
+        "to": record.to_number,
+        "direction": record.direction,
         "state": state.value if state else "ended",
         "headline": _headline(state, hang_up_in, record),
         "hang_up_in": hang_up_in,

@@ -29,6 +29,9 @@ class Step:
 class CallRecord:
     uuid: str
     placed_at: float
+    from_number: str
+    to_number: str
+    direction: str  # outbound: placed by this app; inbound: someone rang VONAGE_NUMBER
     steps: list[Step] = field(default_factory=list)
     final_status: str | None = None  # as Vonage reported it
     duration: str | None = None  # seconds, as Vonage reported them
@@ -45,10 +48,13 @@ class CallHistory:
         self._records: OrderedDict[str, CallRecord] = OrderedDict()
         self._lock = threading.Lock()
 
-    def placed(self, uuid: str, what: str, took_ms: int) -> None:
+    def placed(
+        self, uuid: str, what: str, from_number: str, to_number: str, direction: str, took_ms: int | None = None
+    ) -> None:
+        """Start the record of a new call: its first step is `what`."""
         with self._lock:
             now = self._clock()
-            self._records[uuid] = CallRecord(uuid, now, [Step(now, what, took_ms)])
+            self._records[uuid] = CallRecord(uuid, now, from_number, to_number, direction, [Step(now, what, took_ms)])
             while len(self._records) > self._kept:
                 self._records.popitem(last=False)
 
