@@ -34,8 +34,8 @@ from stream_audio.settings import ALL_NAMES, Settings
 from stream_audio.webhooks import read_event
 from tools import make_audio
 from tools.app_process import AppProcess
-from tools.voice_api_standin import VoiceApiStandIn
-from tools.webhook_events import event_request, signed_headers, vonage_event
+from tools.standins.voice_api import VoiceApiStandIn
+from tools.standins.webhook_events import event_request, signed_headers, vonage_event
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 VONAGE_NUMBER = "447700900000"

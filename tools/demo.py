@@ -23,8 +23,8 @@ import requests
 
 from tools.app_process import PROJECT_DIR, AppProcess, free_port, user_environment
 from tools.credentials import throwaway_credentials
-from tools.like_vonage import LikeVonage, Timeline
-from tools.voice_api_standin import VoiceApiStandIn
+from tools.standins.voice_api import VoiceApiStandIn
+from tools.standins.vonage_calls import LikeVonage, Timeline
 
 APPLICATION_ID = "demo0000-0000-4000-8000-000000000000"
 VONAGE_NUMBER = "447700900000"

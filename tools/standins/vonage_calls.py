@@ -20,8 +20,8 @@ import mutagen.mp3
 import mutagen.wave
 import requests
 
-from tools.voice_api_standin import VoiceApiStandIn
-from tools.webhook_events import event_request, vonage_event
+from tools.standins.voice_api import VoiceApiStandIn
+from tools.standins.webhook_events import event_request, vonage_event
 
 NCCO_SCHEMA = jsonschema.Draft202012Validator(json.loads((Path(__file__).parent / "ncco-schema.json").read_text()))
 # Vonage's limits for the app's webhooks: 1 s to connect, then 5 s (answer) or 10 s (event).

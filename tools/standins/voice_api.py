@@ -24,10 +24,10 @@ import jsonschema
 import jwt
 from flask import Flask, Response, jsonify, request
 
-from tools.https_server import KeepAliveServer
+from tools.standins.https_server import KeepAliveServer
 
 if TYPE_CHECKING:
-    from tools.like_vonage import LikeVonage
+    from tools.standins.vonage_calls import LikeVonage
 
 # Transcribed from the Voice API's OpenAPI description (voice.yml 1.3.7):
 # CreateCallRequestAnswerUrl with CreateCallRequestBase, StartStreamRequest, StartTalkRequest,
