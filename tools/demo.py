@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         f"behaves like Vonage{' (signed webhooks)' if secret else ''}.\n"
     )
     timeline = Timeline(lambda line: print(line, flush=True))
-    vonage = LikeVonage(timeline, secret, RING_SECONDS, options.callee_hangs_up_after)
-    standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context, vonage)
+    standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context)
+    vonage = LikeVonage(standin, timeline, secret, RING_SECONDS, options.callee_hangs_up_after)
     port = free_port()
     env = user_environment(
         VONAGE_APPLICATION_ID=APPLICATION_ID,

@@ -18,16 +18,13 @@ import time
 import uuid as uuid_module
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jsonschema
 import jwt
 from flask import Flask, Response, jsonify, request
 
 from tools.standins.https_server import KeepAliveServer
-
-if TYPE_CHECKING:
-    from tools.standins.vonage_calls import LikeVonage
 
 # Transcribed from the Voice API's OpenAPI description (voice.yml 1.3.7):
 # CreateCallRequestAnswerUrl with CreateCallRequestBase, StartStreamRequest, StartTalkRequest,
@@ -165,15 +162,26 @@ class Trouble:
     times: int | None = None  # None: every request from now on
 
 
+class CallObserver(Protocol):
+    """Whoever plays Vonage's part of each call around the Voice API, as `make demo` does
+    (tools.standins.vonage_calls): told of each request as it arrives."""
+
+    def request_arrived(self, step: str, call_uuid: str | None, body: Any) -> None: ...
+
+    def call_created(self, call_uuid: str, body: dict) -> None: ...
+
+    def stream_started(self, call_uuid: str, body: dict) -> None: ...
+
+    def call_ends(self, call_uuid: str, why: str) -> None: ...
+
+
 class VoiceApiStandIn:
-    """The Voice API on loopback. With `vonage`, it also plays each call as Vonage would;
+    """The Voice API on loopback. With an observer, that plays each call as Vonage would;
     without, tests play Vonage's part themselves."""
 
-    def __init__(
-        self, application_id: str, public_key_pem: str, ssl_context: ssl.SSLContext, vonage: LikeVonage | None = None
-    ) -> None:
+    def __init__(self, application_id: str, public_key_pem: str, ssl_context: ssl.SSLContext) -> None:
         self.application_id = application_id
-        self._vonage = vonage
+        self._observer: CallObserver | None = None
         self._public_key = public_key_pem
         self.received: list[Received] = []
         self.rejected: list[str] = []  # why each unauthenticated or invalid request was refused
@@ -191,8 +199,10 @@ class VoiceApiStandIn:
         self.host = f"127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="voice-api-standin", daemon=True)
         self._thread.start()
-        if vonage is not None:
-            vonage.attach(self)
+
+    def report_calls_to(self, observer: CallObserver) -> None:
+        """From now on, tell `observer` of each request, for it to play Vonage's part of the call."""
+        self._observer = observer
 
     # --- what tests use -------------------------------------------------------
 
@@ -308,8 +318,8 @@ class VoiceApiStandIn:
                 return self._error(429, "Rate limit hit. Please wait and try again.")
             self.received.append(arrived)
             self._changed.notify_all()
-        if self._vonage is not None:
-            self._vonage.request_arrived(step, call_uuid, body)
+        if self._observer is not None:
+            self._observer.request_arrived(step, call_uuid, body)
         trouble = self._trouble(step)
         if trouble.refuse:
             self._stop_listening()
@@ -367,8 +377,8 @@ class VoiceApiStandIn:
             self.conversation_of[call_uuid] = conversation_uuid
             self._created[call_uuid] = body
             self._status[call_uuid] = "started"
-        if self._vonage is not None:
-            self._vonage.call_created(call_uuid, body)
+        if self._observer is not None:
+            self._observer.call_created(call_uuid, body)
         return jsonify(uuid=call_uuid, status="started", direction="outbound", conversation_uuid=conversation_uuid), 201
 
     def _call_details(self, call_uuid: str) -> tuple:
@@ -398,14 +408,14 @@ class VoiceApiStandIn:
         return jsonify(details), 200
 
     def _start_stream(self, call_uuid: str, body: Any) -> tuple:
-        if self._vonage is not None:
-            self._vonage.stream_started(call_uuid, body)
+        if self._observer is not None:
+            self._observer.stream_started(call_uuid, body)
         return self._message("Stream started", call_uuid)
 
     def _hang_up(self, call_uuid: str) -> tuple:
         self.callee_hangs_up(call_uuid)
-        if self._vonage is not None:
-            self._vonage.call_ends(call_uuid, "the app hung up")
+        if self._observer is not None:
+            self._observer.call_ends(call_uuid, "the app hung up")
         return "", 204
 
     @staticmethod
