@@ -96,10 +96,14 @@ class ServedInBackground:
         self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
         self._thread.start()
 
-    def close(self) -> None:
-        self._server.shutdown()
+    def stop_listening(self) -> None:
+        """Refuse new connections and drop the open ones, as a host gone from the network would."""
+        self._server.shutdown()  # at once if already stopped, so close() may follow stop_listening()
         self._server.server_close()
         self._server.drop_connections()
+
+    def close(self) -> None:
+        self.stop_listening()
         self._thread.join()
 
 

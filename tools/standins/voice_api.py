@@ -24,7 +24,7 @@ import jsonschema
 import jwt
 from flask import Flask, Response, jsonify, request
 
-from tools.standins.https_server import KeepAliveServer
+from tools.standins.https_server import ServedInBackground
 
 # Transcribed from the Voice API's OpenAPI description (voice.yml 1.3.7):
 # CreateCallRequestAnswerUrl with CreateCallRequestBase, StartStreamRequest, StartTalkRequest,
@@ -195,10 +195,8 @@ class VoiceApiStandIn:
         self.refused: list[Received] = []  # requests answered 429 for going over the limits
         self._changed = threading.Condition()
         self._closing = threading.Event()
-        self._server = KeepAliveServer(self._make_app(), ssl_context)
-        self.host = f"127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="voice-api-standin", daemon=True)
-        self._thread.start()
+        self._served = ServedInBackground(self._make_app(), ssl_context, "voice-api-standin")
+        self.host = self._served.host
 
     def report_calls_to(self, observer: CallObserver) -> None:
         """From now on, tell `observer` of each request, for it to play Vonage's part of the call."""
@@ -255,13 +253,7 @@ class VoiceApiStandIn:
 
     def close(self) -> None:
         self._closing.set()  # ends any stall at once
-        self._stop_listening()
-        self._thread.join()
-
-    def _stop_listening(self) -> None:
-        self._server.shutdown()  # returns at once if it has already stopped
-        self._server.server_close()
-        self._server.drop_connections()
+        self._served.close()
 
     # --- the Voice API --------------------------------------------------------
 
@@ -322,7 +314,7 @@ class VoiceApiStandIn:
             self._observer.request_arrived(step, call_uuid, body)
         trouble = self._trouble(step)
         if trouble.refuse:
-            self._stop_listening()
+            self._served.stop_listening()
             return "", 500  # never reaches the app: its connection is gone
         if trouble.stall:
             self._closing.wait(trouble.stall)
