@@ -17,6 +17,7 @@ import threading
 import time
 import uuid as uuid_module
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -291,27 +292,40 @@ class VoiceApiStandIn:
 
         return app
 
-    def _handle(self, step: str, call_uuid: str | None, answer) -> Response | tuple:
+    def _handle(self, step: str, call_uuid: str | None, answer: Callable[[Any], tuple]) -> Response | tuple:
         claims = self._verified_claims()
         if claims is None:
             return self._error(401, "Invalid token")
         body = request.get_json(silent=True)
-        validator = VALIDATORS.get(step)
-        if validator is not None:
-            try:
-                validator.validate(body)
-            except jsonschema.ValidationError as invalid:
-                self.rejected.append(f"{step}: {invalid.message}")
-                return self._error(400, invalid.message)
+        complaint = _schema_complaint(step, body)
+        if complaint is not None:
+            self.rejected.append(f"{step}: {complaint}")
+            return self._error(400, complaint)
+        if not self._record(step, call_uuid, body, claims):
+            return self._error(429, "Rate limit hit. Please wait and try again.")
+        if self._observer is not None:
+            self._observer.request_arrived(step, call_uuid, body)
+        failure = self._fail_as_asked(step)
+        if failure is not None:
+            return failure
+        # An ended call's details can still be read; nothing else can be done to it.
+        if call_uuid is not None and call_uuid not in self._live_calls and step != "get_call":
+            return self._error(404, f"Call {call_uuid} is not in progress")
+        return answer(body)
+
+    def _record(self, step: str, call_uuid: str | None, body: Any, claims: dict) -> bool:
+        """Record the request as received, or as refused for going over the limits: whether it was received."""
         with self._changed:
             arrived = Received(step, request.method, request.path, body, call_uuid, claims, time.monotonic())
             if self._over_the_limit(step, arrived.at):
                 self.refused.append(arrived)
-                return self._error(429, "Rate limit hit. Please wait and try again.")
+                return False
             self.received.append(arrived)
             self._changed.notify_all()
-        if self._observer is not None:
-            self._observer.request_arrived(step, call_uuid, body)
+            return True
+
+    def _fail_as_asked(self, step: str) -> Response | tuple | None:
+        """Play out the trouble misbehave() set for `step`: the answer it ends in, or None to answer normally."""
         trouble = self._trouble(step)
         if trouble.refuse:
             self._served.stop_listening()
@@ -322,10 +336,7 @@ class VoiceApiStandIn:
             return Response(trouble.raw_body, status=trouble.status or 200, content_type="text/html")
         if trouble.status:
             return self._error(trouble.status, "Failure requested by the test")
-        # An ended call's details can still be read; nothing else can be done to it.
-        if call_uuid is not None and call_uuid not in self._live_calls and step != "get_call":
-            return self._error(404, f"Call {call_uuid} is not in progress")
-        return answer(body)
+        return None
 
     def _over_the_limit(self, step: str, now: float) -> bool:
         kind = "create_call" if step == "create_call" else "other"
@@ -423,3 +434,15 @@ class VoiceApiStandIn:
             detail=detail,
             instance=str(uuid_module.uuid4()),
         ), status
+
+
+def _schema_complaint(step: str, body: Any) -> str | None:
+    """Why `body` fails the reference's request schema for `step`, or None if it passes (or `step` has none)."""
+    validator = VALIDATORS.get(step)
+    if validator is None:
+        return None
+    try:
+        validator.validate(body)
+    except jsonschema.ValidationError as invalid:
+        return invalid.message
+    return None
