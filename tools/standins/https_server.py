@@ -14,6 +14,8 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from flask import request
 
+log = logging.getLogger(__name__)
+
 
 class KeepAliveServer(ThreadingMixIn, WSGIServer):
     """Serves a WSGI app over HTTPS on loopback, keeping connections open between requests.
@@ -84,7 +86,7 @@ class _KeepAliveHandler(WSGIRequestHandler):
             handler.run(self.server.get_app())
 
     def log_message(self, format: str, *args: Any) -> None:
-        logging.getLogger(__name__).debug(format, *args)
+        log.debug(format, *args)
 
 
 class ServedInBackground:
