@@ -28,7 +28,7 @@ from stream_audio.settings import Settings
 from stream_audio.voice_api import make_voice_client
 from tools.app_process import AppProcess, free_port, user_environment
 from tools.credentials import throwaway_credentials
-from tools.voice_api_standin import VoiceApiStandIn
+from tools.standins.voice_api import VoiceApiStandIn
 
 APPLICATION_ID = "bench-0000-4000-8000-000000000000"
 CALL_TOKEN = "bench-call-token"

@@ -25,11 +25,11 @@ from tests.support import (
     RunningProcess,
 )
 from tools.app_process import free_port, user_environment
-from tools.application_api_standin import ApplicationApiStandIn
 from tools.credentials import ThrowAwayCredentials, throwaway_credentials
-from tools.ngrok_agent_standin import NgrokAgentStandIn
-from tools.numbers_api_standin import NumbersApiStandIn, owned_number
-from tools.voice_api_standin import VoiceApiStandIn
+from tools.standins.application_api import ApplicationApiStandIn
+from tools.standins.ngrok_agent import NgrokAgentStandIn
+from tools.standins.numbers_api import NumbersApiStandIn, owned_number
+from tools.standins.voice_api import VoiceApiStandIn
 
 
 @pytest.fixture(scope="session")

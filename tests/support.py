@@ -38,8 +38,8 @@ from stream_audio.settings import ALL_NAMES, Settings
 from stream_audio.voice_requests import VoiceRequests
 from tools import make_audio
 from tools.app_process import AppProcess
-from tools.voice_api_standin import VoiceApiStandIn
-from tools.webhook_events import event_request, signed_headers, vonage_event
+from tools.standins.voice_api import VoiceApiStandIn
+from tools.standins.webhook_events import event_request, signed_headers, vonage_event
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 VONAGE_NUMBER = "447700900000"

@@ -10,7 +10,7 @@ import pytest
 from app import PROJECT_DIR
 from stream_audio.ncco import answer_ncco
 
-NCCO_SCHEMA = json.loads((PROJECT_DIR / "tools" / "ncco-schema.json").read_text())
+NCCO_SCHEMA = json.loads((PROJECT_DIR / "tools" / "standins" / "ncco-schema.json").read_text())
 
 
 def test_the_ncco_validates_against_vonages_schema():

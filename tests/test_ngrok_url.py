@@ -12,7 +12,7 @@ import pytest
 from app import PROJECT_DIR
 from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, app_log
 from tools.app_process import free_port, user_environment
-from tools.ngrok_agent_standin import tunnel
+from tools.standins.ngrok_agent import tunnel
 
 FIRST = "https://first-1234.ngrok-free.app"
 SECOND = "https://second-5678.ngrok-free.app"

@@ -10,7 +10,7 @@ import signal
 import requests
 
 from tests.support import APPLICATION_ID
-from tools.webhook_events import signed_headers
+from tools.standins.webhook_events import signed_headers
 
 SIGNATURE_SECRET = "sig-s3cr3t-0123456789abcdefghijklmnopqrstuv"
 CALL_TOKEN = "c4ll-t0ken-9f8e7d"

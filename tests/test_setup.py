@@ -24,8 +24,8 @@ from tests.support import (
     settings_left_to_dotenv,
 )
 from tools.app_process import PROJECT_DIR, free_port
-from tools.numbers_api_standin import FORM, owned_number
-from tools.voice_api_standin import VoiceApiStandIn
+from tools.standins.numbers_api import FORM, owned_number
+from tools.standins.voice_api import VoiceApiStandIn
 
 ENV_COMMENT = "# My Vonage account, from the dashboard\n"
 WRITTEN = ("VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER")

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from tests.support import APPLICATION_ID, SIGNATURE_SECRET, app_log
-from tools.webhook_events import signed_headers
+from tools.standins.webhook_events import signed_headers
 
 JSON = {"Content-Type": "application/json"}
 

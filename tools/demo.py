@@ -23,8 +23,8 @@ import requests
 
 from tools.app_process import PROJECT_DIR, AppProcess, free_port, user_environment
 from tools.credentials import throwaway_credentials
-from tools.like_vonage import LikeVonage, Timeline
-from tools.voice_api_standin import VoiceApiStandIn
+from tools.standins.voice_api import VoiceApiStandIn
+from tools.standins.vonage_calls import LikeVonage, Timeline
 
 APPLICATION_ID = "demo0000-0000-4000-8000-000000000000"
 VONAGE_NUMBER = "447700900000"
@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         f"behaves like Vonage{' (signed webhooks)' if secret else ''}.\n"
     )
     timeline = Timeline(lambda line: print(line, flush=True))
-    vonage = LikeVonage(timeline, secret, RING_SECONDS, options.callee_hangs_up_after)
-    standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context, vonage)
+    standin = VoiceApiStandIn(APPLICATION_ID, credentials.public_pem, credentials.server_context)
+    vonage = LikeVonage(standin, timeline, secret, RING_SECONDS, options.callee_hangs_up_after)
     port = free_port()
     env = user_environment(
         VONAGE_APPLICATION_ID=APPLICATION_ID,

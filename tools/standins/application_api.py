@@ -16,7 +16,7 @@ import jsonschema
 from flask import Flask, jsonify, request
 
 from tools.credentials import key_pair
-from tools.https_server import ServedInBackground, has_basic_auth
+from tools.standins.https_server import ServedInBackground, has_basic_auth
 
 # Transcribed from the Application API v2 reference: the parts of a create request this app sends.
 WEBHOOK = {

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import jsonschema
@@ -20,8 +20,7 @@ import mutagen.mp3
 import mutagen.wave
 import requests
 
-from tools.voice_api_standin import VoiceApiStandIn
-from tools.webhook_events import event_request, vonage_event
+from tools.standins.webhook_events import event_request, vonage_event
 
 NCCO_SCHEMA = jsonschema.Draft202012Validator(json.loads((Path(__file__).parent / "ncco-schema.json").read_text()))
 # Vonage's limits for the app's webhooks: 1 s to connect, then 5 s (answer) or 10 s (event).
@@ -54,6 +53,18 @@ class Timeline:
         self.add(who, f"PROBLEM: {what}")
 
 
+class VoiceApi(Protocol):
+    """The Voice API stand-in (tools.standins.voice_api) as LikeVonage plays each call around it."""
+
+    application_id: str
+
+    def report_calls_to(self, observer: LikeVonage) -> None: ...
+
+    def callee_answers(self, call_uuid: str) -> None: ...
+
+    def callee_hangs_up(self, call_uuid: str) -> None: ...
+
+
 @dataclass(eq=False)
 class PlayedCall:
     uuid: str
@@ -62,7 +73,8 @@ class PlayedCall:
 
 
 class LikeVonage:
-    """What Vonage does around the Voice API requests, for a whole call.
+    """What Vonage does around the Voice API requests, for a whole call: the Voice API
+    stand-in it is given reports each request to it.
 
     On a new call it fetches the answer NCCO and checks it against Vonage's schema,
     fetches and checks every audio file, rings, then posts started, ringing and
@@ -74,6 +86,7 @@ class LikeVonage:
 
     def __init__(
         self,
+        voice_api: VoiceApi,
         timeline: Timeline,
         signature_secret: str = "",
         ring_seconds: float = 1.0,
@@ -83,15 +96,13 @@ class LikeVonage:
         self._signature_secret = signature_secret
         self._ring_seconds = ring_seconds
         self._callee_hangs_up_after = callee_hangs_up_after
-        self._standin: VoiceApiStandIn | None = None
+        self._voice_api = voice_api
         self._calls: dict[str, PlayedCall] = {}
         self.endings: list[str] = []  # why each call ended
         self._finished = threading.Condition()
         self._unfinished = 0
         self._http = requests.Session()
-
-    def attach(self, standin: VoiceApiStandIn) -> None:
-        self._standin = standin
+        voice_api.report_calls_to(self)
 
     def wait_until_done(self, timeout: float) -> bool:
         """Wait until every call has ended and its completed event was posted."""
@@ -141,7 +152,7 @@ class LikeVonage:
         if call.ended.wait(self._ring_seconds):
             return
         statuses = ["started", "ringing", "answered"]
-        self._standin.callee_answers(call.uuid)
+        self._voice_api.callee_answers(call.uuid)
         self.timeline.add("vonage", f"-> app  event {' / '.join(statuses)}")
         for status in statuses:
             self._post_event(call, status)
@@ -159,7 +170,7 @@ class LikeVonage:
                 return
             call.ended.set()
             self.endings.append(why)
-        self._standin.callee_hangs_up(call.uuid)
+        self._voice_api.callee_hangs_up(call.uuid)
         self.timeline.add("vonage", f"call over: {why}")
         self.timeline.add("vonage", "-> app  event completed")
         self._post_event(call, "completed")
@@ -242,7 +253,7 @@ class LikeVonage:
         event = vonage_event(
             call.uuid, status, (call.request.get("from") or {}).get("number", ""), call.request["to"][0]["number"]
         )
-        body, headers = event_request(event, self._signature_secret, self._standin.application_id)
+        body, headers = event_request(event, self._signature_secret, self._voice_api.application_id)
         try:
             answer = self._http.post(url, data=body, headers=headers, timeout=EVENT_WEBHOOK_TIMEOUT)
         except requests.RequestException as error:

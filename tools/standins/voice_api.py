@@ -17,17 +17,15 @@ import threading
 import time
 import uuid as uuid_module
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jsonschema
 import jwt
 from flask import Flask, Response, jsonify, request
 
-from tools.https_server import KeepAliveServer
-
-if TYPE_CHECKING:
-    from tools.like_vonage import LikeVonage
+from tools.standins.https_server import ServedInBackground
 
 # Transcribed from the Voice API's OpenAPI description (voice.yml 1.3.7):
 # CreateCallRequestAnswerUrl with CreateCallRequestBase, StartStreamRequest, StartTalkRequest,
@@ -165,15 +163,26 @@ class Trouble:
     times: int | None = None  # None: every request from now on
 
 
+class CallObserver(Protocol):
+    """Whoever plays Vonage's part of each call around the Voice API, as `make demo` does
+    (tools.standins.vonage_calls): told of each request as it arrives."""
+
+    def request_arrived(self, step: str, call_uuid: str | None, body: Any) -> None: ...
+
+    def call_created(self, call_uuid: str, body: dict) -> None: ...
+
+    def stream_started(self, call_uuid: str, body: dict) -> None: ...
+
+    def call_ends(self, call_uuid: str, why: str) -> None: ...
+
+
 class VoiceApiStandIn:
-    """The Voice API on loopback. With `vonage`, it also plays each call as Vonage would;
+    """The Voice API on loopback. With an observer, that plays each call as Vonage would;
     without, tests play Vonage's part themselves."""
 
-    def __init__(
-        self, application_id: str, public_key_pem: str, ssl_context: ssl.SSLContext, vonage: LikeVonage | None = None
-    ) -> None:
+    def __init__(self, application_id: str, public_key_pem: str, ssl_context: ssl.SSLContext) -> None:
         self.application_id = application_id
-        self._vonage = vonage
+        self._observer: CallObserver | None = None
         self._public_key = public_key_pem
         self.received: list[Received] = []
         self.rejected: list[str] = []  # why each unauthenticated or invalid request was refused
@@ -187,12 +196,12 @@ class VoiceApiStandIn:
         self.refused: list[Received] = []  # requests answered 429 for going over the limits
         self._changed = threading.Condition()
         self._closing = threading.Event()
-        self._server = KeepAliveServer(self._make_app(), ssl_context)
-        self.host = f"127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="voice-api-standin", daemon=True)
-        self._thread.start()
-        if vonage is not None:
-            vonage.attach(self)
+        self._served = ServedInBackground(self._make_app(), ssl_context, "voice-api-standin")
+        self.host = self._served.host
+
+    def report_calls_to(self, observer: CallObserver) -> None:
+        """From now on, tell `observer` of each request, for it to play Vonage's part of the call."""
+        self._observer = observer
 
     # --- what tests use -------------------------------------------------------
 
@@ -245,13 +254,7 @@ class VoiceApiStandIn:
 
     def close(self) -> None:
         self._closing.set()  # ends any stall at once
-        self._stop_listening()
-        self._thread.join()
-
-    def _stop_listening(self) -> None:
-        self._server.shutdown()  # returns at once if it has already stopped
-        self._server.server_close()
-        self._server.drop_connections()
+        self._served.close()
 
     # --- the Voice API --------------------------------------------------------
 
@@ -289,30 +292,43 @@ class VoiceApiStandIn:
 
         return app
 
-    def _handle(self, step: str, call_uuid: str | None, answer) -> Response | tuple:
+    def _handle(self, step: str, call_uuid: str | None, answer: Callable[[Any], tuple]) -> Response | tuple:
         claims = self._verified_claims()
         if claims is None:
             return self._error(401, "Invalid token")
         body = request.get_json(silent=True)
-        validator = VALIDATORS.get(step)
-        if validator is not None:
-            try:
-                validator.validate(body)
-            except jsonschema.ValidationError as invalid:
-                self.rejected.append(f"{step}: {invalid.message}")
-                return self._error(400, invalid.message)
+        complaint = _schema_complaint(step, body)
+        if complaint is not None:
+            self.rejected.append(f"{step}: {complaint}")
+            return self._error(400, complaint)
+        if not self._record(step, call_uuid, body, claims):
+            return self._error(429, "Rate limit hit. Please wait and try again.")
+        if self._observer is not None:
+            self._observer.request_arrived(step, call_uuid, body)
+        failure = self._fail_as_asked(step)
+        if failure is not None:
+            return failure
+        # An ended call's details can still be read; nothing else can be done to it.
+        if call_uuid is not None and call_uuid not in self._live_calls and step != "get_call":
+            return self._error(404, f"Call {call_uuid} is not in progress")
+        return answer(body)
+
+    def _record(self, step: str, call_uuid: str | None, body: Any, claims: dict) -> bool:
+        """Record the request as received, or as refused for going over the limits: whether it was received."""
         with self._changed:
             arrived = Received(step, request.method, request.path, body, call_uuid, claims, time.monotonic())
             if self._over_the_limit(step, arrived.at):
                 self.refused.append(arrived)
-                return self._error(429, "Rate limit hit. Please wait and try again.")
+                return False
             self.received.append(arrived)
             self._changed.notify_all()
-        if self._vonage is not None:
-            self._vonage.request_arrived(step, call_uuid, body)
+            return True
+
+    def _fail_as_asked(self, step: str) -> Response | tuple | None:
+        """Play out the trouble misbehave() set for `step`: the answer it ends in, or None to answer normally."""
         trouble = self._trouble(step)
         if trouble.refuse:
-            self._stop_listening()
+            self._served.stop_listening()
             return "", 500  # never reaches the app: its connection is gone
         if trouble.stall:
             self._closing.wait(trouble.stall)
@@ -320,10 +336,7 @@ class VoiceApiStandIn:
             return Response(trouble.raw_body, status=trouble.status or 200, content_type="text/html")
         if trouble.status:
             return self._error(trouble.status, "Failure requested by the test")
-        # An ended call's details can still be read; nothing else can be done to it.
-        if call_uuid is not None and call_uuid not in self._live_calls and step != "get_call":
-            return self._error(404, f"Call {call_uuid} is not in progress")
-        return answer(body)
+        return None
 
     def _over_the_limit(self, step: str, now: float) -> bool:
         kind = "create_call" if step == "create_call" else "other"
@@ -367,8 +380,8 @@ class VoiceApiStandIn:
             self.conversation_of[call_uuid] = conversation_uuid
             self._created[call_uuid] = body
             self._status[call_uuid] = "started"
-        if self._vonage is not None:
-            self._vonage.call_created(call_uuid, body)
+        if self._observer is not None:
+            self._observer.call_created(call_uuid, body)
         return jsonify(uuid=call_uuid, status="started", direction="outbound", conversation_uuid=conversation_uuid), 201
 
     def _call_details(self, call_uuid: str) -> tuple:
@@ -398,14 +411,14 @@ class VoiceApiStandIn:
         return jsonify(details), 200
 
     def _start_stream(self, call_uuid: str, body: Any) -> tuple:
-        if self._vonage is not None:
-            self._vonage.stream_started(call_uuid, body)
+        if self._observer is not None:
+            self._observer.stream_started(call_uuid, body)
         return self._message("Stream started", call_uuid)
 
     def _hang_up(self, call_uuid: str) -> tuple:
         self.callee_hangs_up(call_uuid)
-        if self._vonage is not None:
-            self._vonage.call_ends(call_uuid, "the app hung up")
+        if self._observer is not None:
+            self._observer.call_ends(call_uuid, "the app hung up")
         return "", 204
 
     @staticmethod
@@ -421,3 +434,15 @@ class VoiceApiStandIn:
             detail=detail,
             instance=str(uuid_module.uuid4()),
         ), status
+
+
+def _schema_complaint(step: str, body: Any) -> str | None:
+    """Why `body` fails the reference's request schema for `step`, or None if it passes (or `step` has none)."""
+    validator = VALIDATORS.get(step)
+    if validator is None:
+        return None
+    try:
+        validator.validate(body)
+    except jsonschema.ValidationError as invalid:
+        return invalid.message
+    return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import Flask, jsonify, request
 
-from tools.https_server import ServedInBackground, has_basic_auth
+from tools.standins.https_server import ServedInBackground, has_basic_auth
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -14,6 +14,8 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from flask import request
 
+log = logging.getLogger(__name__)
+
 
 class KeepAliveServer(ThreadingMixIn, WSGIServer):
     """Serves a WSGI app over HTTPS on loopback, keeping connections open between requests.
@@ -84,7 +86,7 @@ class _KeepAliveHandler(WSGIRequestHandler):
             handler.run(self.server.get_app())
 
     def log_message(self, format: str, *args: Any) -> None:
-        logging.getLogger(__name__).debug(format, *args)
+        log.debug(format, *args)
 
 
 class ServedInBackground:
@@ -96,10 +98,14 @@ class ServedInBackground:
         self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
         self._thread.start()
 
-    def close(self) -> None:
-        self._server.shutdown()
+    def stop_listening(self) -> None:
+        """Refuse new connections and drop the open ones, as a host gone from the network would."""
+        self._server.shutdown()  # at once if already stopped, so close() may follow stop_listening()
         self._server.server_close()
         self._server.drop_connections()
+
+    def close(self) -> None:
+        self.stop_listening()
         self._thread.join()
 
 
