@@ -22,6 +22,7 @@ from flask import Flask
 from stream_audio import person_routes, vonage_routes
 from stream_audio.access import CallToken
 from stream_audio.app_parts import AppParts, parts
+from stream_audio.audio import NotPlayable, choose
 from stream_audio.call_flow import CallFlow
 from stream_audio.events import MAX_EVENT_BYTES
 from stream_audio.history import CallHistory
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR
         public_url=PublicUrl(settings),
         signed_events=signed_events,
         public_dir=project_dir / "public",
+        silence=choose("silence.mp3", project_dir / "public"),
     ).install(app)
     app.register_blueprint(vonage_routes.blueprint)
     app.register_blueprint(person_routes.blueprint)
@@ -99,7 +101,11 @@ def serve() -> int:
     except OSError as error:
         print(f"Cannot listen on port {settings.port}: {error.strerror}. Set PORT to a free one.", file=sys.stderr)
         return 2
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except NotPlayable as why:
+        print(f"Cannot start: public/silence.mp3 {why}; `make audio` makes it again.", file=sys.stderr)
+        return 2
     call_token = parts(app).call_token
     link = call_token.link(f"http://localhost:{settings.port}")
     shown_link = link if call_token.generated else link.replace(call_token.value, "<CALL_TOKEN>")

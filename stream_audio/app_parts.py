@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from stream_audio.access import CallToken
+from stream_audio.audio import Audio
 from stream_audio.call_flow import CallFlow
 from stream_audio.public_url import PublicUrl
 from stream_audio.settings import Settings
@@ -22,6 +23,7 @@ class AppParts:
     public_url: PublicUrl
     signed_events: SignedEvents | None  # None without VONAGE_SIGNATURE_SECRET
     public_dir: Path  # the audio Vonage fetches
+    silence: Audio  # public/silence.mp3, measured: the answer NCCO loops it to hold the line
 
     def install(self, app: Flask) -> None:
         app.extensions["stream_audio"] = self

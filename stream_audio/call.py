@@ -1,7 +1,9 @@
 """One call the app handles: where it is in its life, and every decision that follows from that alone.
 
-A call's life: placed -> ringing -> answered (the music is starting) -> streaming -> hanging up
--> hung up -> ended. The person may stop the music and play it again until the hang-up is due.
+A call the app places: placed -> ringing -> answered (the music is starting) -> streaming ->
+hanging up -> hung up -> ended. A call to VONAGE_NUMBER starts as incoming, when Vonage fetches
+its answer NCCO, and joins that path once answered. The person may stop the music and play it
+again until the hang-up is due.
 Each method changes one call's record and returns what should happen next, in words for the log
 and as at most one thing to do; CallFlow holds the lock and carries it out. So every decision
 here is tested without threads, sockets or clocks.
@@ -9,73 +11,28 @@ here is tested without threads, sockets or clocks.
 
 from __future__ import annotations
 
-import enum
 import logging
 import sched
 from dataclasses import dataclass, field
 
+from stream_audio.call_check import CallCheck, Verdict
+from stream_audio.call_life import (
+    DONE_STATES,
+    FINAL_STATUSES,
+    HANG_UP_STATES,
+    KNOWN_STATUSES,
+    MUSIC_STATES,
+    NOT_ANSWERED,
+    NOTHING,
+    WANTED_IN,
+    CallState,
+    Next,
+    Then,
+)
 from stream_audio.events import VoiceEvent
 from stream_audio.refused import Refused
+from stream_audio.settings import Settings
 from stream_audio.voice_requests import Outcome
-
-FINAL_STATUSES = frozenset({"completed", "busy", "cancelled", "unanswered", "rejected", "failed", "timeout"})
-KNOWN_STATUSES = FINAL_STATUSES | {"started", "ringing", "answered", "human", "machine"}
-
-
-class CallState(enum.Enum):
-    PLACED = "placed"
-    RINGING = "ringing"
-    ANSWERED = "answered"  # the music is being started
-    STREAMING = "streaming"  # the music is playing; the hang-up is scheduled
-    STOPPING_MUSIC = "stopping the music"  # the person asked; the hang-up is still scheduled
-    MUSIC_STOPPED = "music stopped"  # until the person plays it again, or the hang-up is due
-    HANGING_UP = "hanging up"
-    HUNG_UP = "hung up"  # by this app; the final event is on its way
-    LEFT_TO_LENGTH_TIMER = "left to length_timer"  # the app gave up hanging up; Vonage ends the call
-    ENDED = "ended"  # Vonage reported a final status, or the call outlived its longest possible life
-
-
-NOT_ANSWERED = frozenset({CallState.PLACED, CallState.RINGING})
-# The music was started, so the hang-up is scheduled: it may be stopped and played again until then.
-MUSIC_STATES = frozenset({CallState.ANSWERED, CallState.STREAMING, CallState.STOPPING_MUSIC, CallState.MUSIC_STOPPED})
-# The person may hang up a call from its page until the app is hanging it up.
-HANG_UP_STATES = NOT_ANSWERED | MUSIC_STATES
-# The app has done what it can: the call no longer counts toward MAX_ACTIVE_CALLS.
-DONE_STATES = frozenset({CallState.HUNG_UP, CallState.LEFT_TO_LENGTH_TIMER, CallState.ENDED})
-
-
-class Then(enum.Enum):
-    """What CallFlow does next for a call: queue one Voice API request, schedule the hang-up, or forget it."""
-
-    START_MUSIC = "PUT stream, on answered"
-    PLAY_MUSIC_AGAIN = "PUT stream, the person asked"
-    STOP_MUSIC = "DELETE stream, the person asked"
-    STOP_MUSIC_THEN_HANG_UP = "DELETE stream, time is up"
-    HANG_UP = "PUT hangup"
-    CHECK_ENDING = "GET call"
-    HANG_UP_LATER = "the hang-up, STREAM_SECONDS from now"
-    FORGET = "the call is over"
-
-
-@dataclass(frozen=True)
-class Next:
-    words: str = ""  # one log line, and a step on the call's page unless `on_page` is False
-    then: Then | None = None
-    level: int = logging.INFO
-    on_page: bool = True
-
-
-NOTHING = Next()
-
-# Where a call must still be for a queued request to be sent: a request whose moment has passed sends nothing.
-WANTED_IN = {
-    Then.START_MUSIC: frozenset({CallState.ANSWERED}),
-    Then.PLAY_MUSIC_AGAIN: frozenset({CallState.ANSWERED}),
-    Then.STOP_MUSIC: frozenset({CallState.STOPPING_MUSIC}),
-    Then.STOP_MUSIC_THEN_HANG_UP: frozenset({CallState.HANGING_UP}),
-    Then.HANG_UP: frozenset({CallState.HANGING_UP}),
-    Then.CHECK_ENDING: frozenset(CallState) - {CallState.ENDED},
-}
 
 
 @dataclass(frozen=True)
@@ -84,6 +41,7 @@ class Snapshot:
 
     uuid: str
     state: CallState
+    direction: str
     base_url: str
     hang_up_in: float | None  # seconds until the hang-up, once it is scheduled
 
@@ -92,8 +50,11 @@ class Snapshot:
 class Call:
     uuid: str
     conversation_uuid: str = ""
-    base_url: str = ""  # the public URL it was placed with: its answer NCCO and audio use it
-    placed_at: float = 0.0
+    direction: str = "outbound"  # or inbound: someone rang VONAGE_NUMBER
+    from_number: str = ""
+    to_number: str = ""
+    base_url: str = ""  # the public URL it was placed (or answered) with: its NCCO and audio use it
+    placed_at: float = 0.0  # or, for a call to the number, when Vonage fetched its answer NCCO
     length_timer: float = 0.0  # Vonage ends the call this long after it was answered, whatever the app does
     longest_life: float = 0.0  # ... and this long after it was placed, whatever events were lost
     state: CallState = CallState.PLACED
@@ -101,12 +62,30 @@ class Call:
     hang_up_due: float | None = None  # when STREAM_SECONDS are up, once the music has started
     timers: list[sched.Event] = field(default_factory=list)  # time up, retries, and when Vonage has surely ended it
     sending: set[Then] = field(default_factory=set)  # requests on their way: never a second of each at once
-    ending: VoiceEvent | None = None  # the final status reported
-    checking_ending: bool = False  # the ending was not signed: the Voice API is being asked about it
+    check: CallCheck = field(default_factory=CallCheck)  # what unsigned events said, until the Voice API confirms
+
+    @classmethod
+    def outbound(cls, uuid: str, conversation_uuid: str, settings: Settings, base_url: str, now: float) -> Call:
+        """A call the app has just placed: POST /v1/calls answered with its uuid."""
+        lives = (settings.length_timer, settings.longest_call)
+        return cls(
+            uuid, conversation_uuid, "outbound", settings.vonage_number, settings.to_number, base_url, now, *lives
+        )
+
+    @classmethod
+    def inbound(cls, uuid: str, caller: str, settings: Settings, base_url: str, now: float) -> Call:
+        """A call to VONAGE_NUMBER whose answer NCCO Vonage has just fetched."""
+        lives = (settings.length_timer, settings.longest_call)
+        return cls(uuid, "", "inbound", caller, settings.vonage_number, base_url, now, *lives, CallState.INCOMING)
 
     @property
     def in_progress(self) -> bool:
         return self.state not in DONE_STATES
+
+    @property
+    def numbers(self) -> tuple[str, str, str]:
+        """Who rang whom, and which way: as the call's page lists it."""
+        return self.from_number, self.to_number, self.direction
 
     @property
     def ended_by_vonage_at(self) -> float:
@@ -117,40 +96,45 @@ class Call:
 
     def snapshot(self, now: float) -> Snapshot:
         due = self.hang_up_due if self.state in MUSIC_STATES else None
-        return Snapshot(self.uuid, self.state, self.base_url, None if due is None else max(0.0, due - now))
+        hang_up_in = None if due is None else max(0.0, due - now)
+        return Snapshot(self.uuid, self.state, self.direction, self.base_url, hang_up_in)
 
     # --- Vonage's events ---
 
-    def status_reported(self, event: VoiceEvent, now: float, signed: bool, checks: int, most_checks: int) -> Next:
-        """A status event for this call; `checks` of unsigned final events are under way, of `most_checks`."""
+    def status_reported(self, event: VoiceEvent, now: float, signed: bool) -> Next:
+        """A status event for this call, signed by Vonage or not (then anyone may have sent it)."""
         status = event.status
         if status not in KNOWN_STATUSES:
-            return Next(f"ignored an event with an unknown status {status}", on_page=False)
+            return Next(f"ignored an event with an unknown status {status}", quiet=True)
         if status in FINAL_STATUSES:
-            return self._ending_reported(event, signed, checks, most_checks)
+            return self._ending_reported(event, signed)
+        if status == "answered" and self.state is CallState.INCOMING:
+            return self._incoming_answered(now, signed)
         if status == "answered" and self.state in NOT_ANSWERED:
             self.state, self.answered_at = CallState.ANSWERED, now
             return Next("answered; starting the music", Then.START_MUSIC)
         if status == "answered":
-            return Next("repeated answered event; the music is already arranged, nothing sent", on_page=False)
+            return Next("repeated answered event; the music is already arranged, nothing sent", quiet=True)
         if status == "ringing" and self.state is CallState.PLACED:
             self.state = CallState.RINGING
-        return Next(status)
+        return Next(status, quiet=self.state is CallState.INCOMING)
 
-    def _ending_reported(self, event: VoiceEvent, signed: bool, checks: int, most_checks: int) -> Next:
-        # Unsigned, anyone may have sent it: while the call is in progress and not being hung
-        # up by this app, the Voice API is asked before the call's safeguards are dropped.
-        if signed or not self.in_progress or Then.HANG_UP in self.sending:
-            self.ending = event
+    def _incoming_answered(self, now: float, signed: bool) -> Next:
+        # Anyone who finds the answer URL can make up a call to the number; unsigned, the Voice
+        # API is asked whether it is real before the call is listed or sent anything.
+        self.answered_at = now
+        if signed:
+            self.state = CallState.ANSWERED
+            return Next(then=Then.START_MUSIC_FOR_CALLER)
+        if self.check.asking:
+            return Next("repeated answered event; already asking the Voice API about this call", quiet=True)
+        return self.check.ask("unsigned answered event for a call to the number; asking the Voice API if it is real")
+
+    def _ending_reported(self, event: VoiceEvent, signed: bool) -> Next:
+        if signed or not self.in_progress or self.state is CallState.INCOMING:
+            self.check.ending = event
             return Next(then=Then.FORGET)
-        if self.checking_ending:
-            return Next(f"unsigned {event.status} event; already asking the Voice API", on_page=False)
-        if checks >= most_checks:
-            why = f"{most_checks} others are being checked; the call is still hung up on time"
-            return Next(f"ignored an unsigned {event.status} event: {why}", level=logging.WARNING, on_page=False)
-        self.ending, self.checking_ending = event, True
-        what = f"unsigned {event.status} event; asking the Voice API before acting on it"
-        return Next(what, Then.CHECK_ENDING, on_page=False)
+        return self.check.ending_reported(event, hang_up_on_its_way=Then.HANG_UP in self.sending)
 
     def ended(self) -> bool:
         """Vonage says the call is over: True if a hang-up from this app was still to come."""
@@ -165,6 +149,20 @@ class Call:
         streaming = self.state is CallState.STREAMING
         self.state = CallState.HANGING_UP  # a copy of a hang-up already queued or on its way sends nothing
         return Next(then=Then.STOP_MUSIC_THEN_HANG_UP if streaming else Then.HANG_UP)
+
+    def outlived(self) -> Next:
+        """Vonage has surely ended the call by now: without its final event, it is forgotten all the same."""
+        if self.state is CallState.ENDED:
+            return NOTHING
+        self.check.ending = VoiceEvent("status", self.uuid, status="unknown")  # none reported was ever confirmed
+        what = f"no final event within {self.longest_life:g} s of placing it; Vonage has ended it, so it is forgotten"
+        return Next(what, Then.FORGET, logging.WARNING)
+
+    def answered_event_overdue(self) -> Next:
+        """Vonage posts answered right after it fetches the NCCO: a call to the number still waiting was made up."""
+        if self.state is not CallState.INCOMING:
+            return NOTHING
+        return Next("no answered event after the answer NCCO; not a call", Then.FORGET, logging.WARNING, quiet=True)
 
     def time_up(self) -> Next:
         """STREAM_SECONDS are up: the music stops (if it plays) and the call is hung up."""
@@ -196,7 +194,7 @@ class Call:
         """Until when a failed request is worth sending again; None: never."""
         if then is Then.START_MUSIC:
             return self.answered_at + latest_music_start
-        if then in (Then.HANG_UP, Then.CHECK_ENDING):
+        if then in (Then.HANG_UP, Then.CHECK_CALL):
             return self.ended_by_vonage_at
         # A failed stop is not retried: the hang-up after it ends the stream; nor are the
         # person's own requests: the page shows why, and the button is on offer again.
@@ -205,8 +203,8 @@ class Call:
     def request_answered(self, then: Then, outcome: Outcome, shutting_down: bool) -> Next:
         """What follows the Voice API's answer to `then` (CallFlow has retried what could be)."""
         self.sending.discard(then)
-        if then is Then.CHECK_ENDING:
-            return self._ending_checked(outcome)
+        if then is Then.CHECK_CALL:
+            return self._call_checked(outcome)
         if then is Then.STOP_MUSIC_THEN_HANG_UP:
             return Next(then=Then.HANG_UP) if self.state is CallState.HANGING_UP else NOTHING
         if then is Then.HANG_UP:
@@ -220,24 +218,22 @@ class Call:
             self.state = CallState.MUSIC_STOPPED if outcome.failed else CallState.STREAMING
         return NOTHING
 
-    def _ending_checked(self, outcome: Outcome) -> Next:
-        self.checking_ending = False
-        if outcome.gone or (not outcome.failed and outcome.answer.status in FINAL_STATUSES):
-            return Next(then=Then.FORGET)  # a 404 too: no such call is going on
-        event, self.ending = self.ending, None
-        if outcome.failed:
-            why = "a hang-up to a call already over is answered 404 and harms nothing"
-            what = f"could not confirm the {event.status} event, so the call is still treated as in progress; {why}"
-            return Next(what, level=logging.ERROR, on_page=False)
-        advice = "Unsigned events can be forged; set VONAGE_SIGNATURE_SECRET so that only Vonage's count."
-        what = f"ignored a {event.status} event that the Voice API contradicts: the call is {outcome.answer.status}."
-        return Next(f"{what} {advice}", level=logging.WARNING)
+    def _call_checked(self, outcome: Outcome) -> Next:
+        verdict = self.check.verdict(outcome)
+        if self.state is CallState.INCOMING and verdict is Verdict.GOING_ON:
+            self.state = CallState.ANSWERED
+            return Next(then=Then.START_MUSIC_FOR_CALLER)
+        if self.state is CallState.INCOMING:
+            return Next(f"a call to the number of which {verdict.value}: no music", Then.FORGET, logging.WARNING)
+        if verdict is Verdict.OVER:
+            return Next(then=Then.FORGET)
+        return self.check.not_over(outcome)
 
     def _music_start_answered(self, outcome: Outcome) -> Next:
         if self.state is CallState.HANGING_UP:
-            return Next("the hang-up asked for while the music was starting is on its way", on_page=False)
+            return Next("the hang-up asked for while the music was starting is on its way", quiet=True)
         if self.state is not CallState.ANSWERED:
-            return Next("ended while the music was starting; no hang-up needed", on_page=False)
+            return Next("ended while the music was starting; no hang-up needed", quiet=True)
         if outcome.failed:
             self.state = CallState.HANGING_UP
             what = "the music could not start; hanging up rather than leave the callee on a silent line"
@@ -248,8 +244,11 @@ class Call:
     def _hang_up_answered(self, outcome: Outcome, shutting_down: bool) -> Next:
         if self.state is not CallState.HANGING_UP:
             return NOTHING
+        ended_meanwhile = self.check.ending is not None  # an unsigned final status came while it was sent
         if not outcome.failed:
             self.state = CallState.HUNG_UP
+            if ended_meanwhile:
+                return self.check.ask("hung up; asking the Voice API about the final status reported meanwhile")
             return Next("hung up; waiting for Vonage's final status")
         self.state = CallState.LEFT_TO_LENGTH_TIMER
         if shutting_down:
@@ -258,7 +257,8 @@ class Call:
             why = "a retry would come after Vonage's length_timer ends the call"
         else:
             why = "retrying cannot change this answer"
-        return Next(f"gave up hanging up ({why}); Vonage's length_timer ends the call", level=logging.ERROR)
+        what = f"gave up hanging up ({why}); Vonage's length_timer ends the call"
+        return self.check.ask(what, logging.ERROR) if ended_meanwhile else Next(what, level=logging.ERROR)
 
     # --- what the person asks from the call's page ---
 

@@ -5,9 +5,10 @@ VoiceRequests sends. Each queued piece of work makes at most one request:
 
   an event arrives                     on_event -> Call.status_reported
   answered: the music starts           Then.START_MUSIC, sent by _send (_request: start_stream)
-  STREAM_SECONDS later                 _time_up -> Call.time_up: Then.STOP_MUSIC_THEN_HANG_UP, Then.HANG_UP
+  STREAM_SECONDS later                 Call.time_up: Then.STOP_MUSIC_THEN_HANG_UP, then Then.HANG_UP
   the page's buttons                   act (Call.stop_music, play_music, hang_up), say
-  an unsigned final status             Then.CHECK_ENDING (GET /v1/calls/{uuid}) before the call is forgotten
+  a call to VONAGE_NUMBER              answer_inbound, on the answer NCCO's fetch
+  an unsigned final status             Then.CHECK_CALL (GET /v1/calls/{uuid}) before the call is forgotten
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from stream_audio.call import Call, CallState, Next, Snapshot, Then
+from stream_audio.call import Call, Snapshot
+from stream_audio.call_life import CallState, Next, Then
 from stream_audio.call_placing import CallPlacing
 from stream_audio.call_table import CallTable
 from stream_audio.deadlines import Deadlines
@@ -31,10 +33,9 @@ from stream_audio.voice_requests import Outcome, VoiceRequests
 
 log = logging.getLogger(__name__)
 
-# Checks of unsigned final events at once, at most: forged ones cannot take more of the
-# account's requests than this. One not checked is ignored, which is safe: the call is hung
-# up on time, and a hang-up to a call already over is answered 404.
-MOST_CHECKS = 3
+# Vonage posts a call's answered event right after it fetches the answer NCCO; a call to the
+# number still waiting for it after this long was made up by whoever fetched the answer URL.
+ANSWERED_WAIT_SECONDS = 10
 # How long shutdown waits for its hang-ups; Vonage's length_timer ends any it missed.
 SHUTDOWN_SECONDS = 5
 # A transient failure (429, 5xx, timeout, no connection) is retried after 0.5 s, 1 s,
@@ -46,7 +47,7 @@ LATEST_MUSIC_START_SECONDS = CALL_MARGIN_SECONDS / 2
 # How urgent each request is when the account's limit makes them queue.
 PRIORITIES = {
     Then.HANG_UP: Priority.HANG_UP,
-    Then.CHECK_ENDING: Priority.CHECK_ENDING,
+    Then.CHECK_CALL: Priority.CHECK_CALL,
     Then.STOP_MUSIC_THEN_HANG_UP: Priority.STOP_MUSIC,
     Then.STOP_MUSIC: Priority.STOP_MUSIC,
     Then.START_MUSIC: Priority.START_MUSIC,
@@ -108,9 +109,8 @@ class CallFlow:
         call = None
         try:
             placed, took_ms = self._placing.place(base_url)
-            s = self._settings
-            call = Call(placed.uuid, placed.conversation_uuid, base_url, self._clock(), s.length_timer, s.longest_call)
-            self.history.placed(call.uuid, "placed: POST /v1/calls", s.vonage_number, s.to_number, "outbound", took_ms)
+            call = Call.outbound(placed.uuid, placed.conversation_uuid, self._settings, base_url, self._clock())
+            self.history.placed(call.uuid, "placed: POST /v1/calls", *call.numbers, took_ms)
         finally:
             # One step, so that no other request sees the call counted twice or not at all.
             with self._changed:
@@ -120,10 +120,27 @@ class CallFlow:
                 self._changed.notify_all()
         return call.uuid
 
+    def answer_inbound(self, uuid: str, caller: str, base_url: str) -> bool:
+        """Vonage fetched the answer NCCO for a call to VONAGE_NUMBER from `caller`: track it, with the
+        music on `base_url` once it is answered; False if there is no room for it (or it is not a call)."""
+        with self._lock:
+            if self._closing or uuid in self._calls.finished or self._calls.get(uuid) is not None:
+                return False
+            if self._calls.in_progress() >= self._settings.max_active_calls:
+                log.warning(
+                    "call %s: a call to the number from %s; all lines are busy (MAX_ACTIVE_CALLS)", uuid, caller
+                )
+                return False
+            call = Call.inbound(uuid, caller, self._settings, base_url, self._clock())
+            self._add(call)
+            self._later(ANSWERED_WAIT_SECONDS, call, Call.answered_event_overdue)
+            log.info("call %s: a call to the number from %s; the music starts once it is answered", uuid, caller)
+            return True
+
     def _add(self, call: Call) -> None:
         self._calls.add(call)
         # If the final event is lost, the call still stops counting once Vonage has ended it.
-        call.timers.append(self._deadlines.schedule(call.longest_life, self._forget_overdue_call, call))
+        self._later(call.longest_life, call, Call.outlived)
         if self._closing:
             log.info("call %s: placed while shutting down; hanging it up", call.uuid)
             self._carry_out(call, call.shutting_down())
@@ -142,34 +159,22 @@ class CallFlow:
             elif call is None:
                 log.info("call %s: event %s for a call this app is not handling; nothing sent", named, event.status)
             else:
-                checks = self._calls.checking_endings()
                 signed = bool(self._settings.signature_secret)
-                self._carry_out(call, call.status_reported(event, self._clock(), signed, checks, MOST_CHECKS))
+                self._carry_out(call, call.status_reported(event, self._clock(), signed))
             self._changed.notify_all()
 
     def _forget(self, call: Call) -> None:
         """Vonage says the call is over: drop it from the table, and anything still due for it."""
         pending = call.ended()
-        self._calls.remove(call)
+        self._calls.remove(call)  # and remembers its uuid: an answer request naming it again is not a call
         for timer in call.timers:
             self._deadlines.cancel(timer)
-        ending = call.ending
+        ending = call.check.ending
         if ending is not None:
             then = "pending hang-up cancelled, nothing more sent" if pending else "nothing more to send"
             log.info("call %s: %s%s; %s", call.uuid, ending.status, ending.billing, then)
             what = f"ended: {ending.status}{ending.billing}"
             self.history.ended(call.uuid, what, ending.status, ending.duration, ending.price)
-
-    def _forget_overdue_call(self, call: Call) -> None:
-        with self._changed:
-            if call.state is CallState.ENDED:
-                return
-            call.ending = None  # one being checked was never confirmed
-            self._forget(call)
-            self._changed.notify_all()
-        why = f"no final event within {call.longest_life:g} s of placing it; Vonage has ended it, so it is forgotten"
-        log.warning("call %s: %s", call.uuid, why)
-        self.history.ended(call.uuid, "no final event came; Vonage has ended the call", "unknown")
 
     # --- every request a call asks for, and the hang-up STREAM_SECONDS after the music starts ------
 
@@ -200,16 +205,21 @@ class CallFlow:
             return self._requests.stop_stream(call.uuid)
         if then is Then.HANG_UP:
             return self._requests.hang_up(call.uuid, attempt, retry_in)
-        return self._requests.get_call(call.uuid, attempt, retry_in)
+        return self._requests.get_call(call.uuid, attempt, retry_in)  # Then.CHECK_CALL
 
     def _retry_in(self, attempt: int, pointless_after: float) -> float | None:
         """The pause before the next try, or None if that try would come after `pointless_after`, or never."""
         pause = FIRST_RETRY_SECONDS * 2 ** (attempt - 1)
         return None if self._closing or self._clock() + pause >= pointless_after else pause
 
-    def _time_up(self, call: Call) -> None:
-        with self._lock:
-            self._carry_out(call, call.time_up())
+    def _later(self, seconds: float, call: Call, decide: Callable[[Call], Next]) -> None:
+        """In `seconds`, let `call` decide what to do then (`Call.time_up`, ...), and do it."""
+        call.timers.append(self._deadlines.schedule(seconds, self._decide, call, decide))
+
+    def _decide(self, call: Call, decide: Callable[[Call], Next]) -> None:
+        with self._changed:
+            self._carry_out(call, decide(call))
+            self._changed.notify_all()
 
     # --- the page's buttons: Stop music, Play music, Hang up, Say --------------------------------
 
@@ -240,14 +250,17 @@ class CallFlow:
         """Say what `call` decided, and do it (the lock is held)."""
         if next.words:
             log.log(next.level, "call %s: %s", call.uuid, next.words)
-            if next.on_page:
+            if not next.quiet:
                 self.history.note(call.uuid, next.words)
         if next.then is Then.FORGET:
             self._forget(call)
+        elif next.then is Then.START_MUSIC_FOR_CALLER:
+            self.history.placed(call.uuid, "answered: a call to the number", *call.numbers)
+            self._carry_out(call, Next("answered; starting the music", Then.START_MUSIC))
         elif next.then is Then.HANG_UP_LATER:
             seconds = self._settings.stream_seconds
             call.hang_up_due = self._clock() + seconds
-            call.timers.append(self._deadlines.schedule(seconds, self._time_up, call))
+            self._later(seconds, call, Call.time_up)
             self._carry_out(call, Next(f"music playing; hang-up in {seconds:g} s"))
         elif next.then is not None:
             self._pacer.submit(PRIORITIES[next.then], self._send, call, next.then)

@@ -3,10 +3,14 @@ MAX_ACTIVE_CALLS. It has no lock of its own: only CallFlow uses it, under CallFl
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from stream_audio.call import Call
 from stream_audio.events import VoiceEvent
+
+# Uuids of calls the app has finished with, remembered so that nothing is done for one twice.
+FINISHED_KEPT = 1000
 
 
 class CallTable:
@@ -14,6 +18,7 @@ class CallTable:
         self._calls: dict[str, Call] = {}
         self._by_conversation: dict[str, Call] = {}
         self.being_placed = 0  # POST /v1/calls sent, not yet answered
+        self.finished: OrderedDict[str, None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -35,10 +40,10 @@ class CallTable:
     def remove(self, call: Call) -> None:
         self._calls.pop(call.uuid, None)
         self._by_conversation.pop(call.conversation_uuid, None)
+        self.finished[call.uuid] = None
+        if len(self.finished) > FINISHED_KEPT:
+            self.finished.popitem(last=False)
 
     def in_progress(self) -> int:
         """How many calls count toward MAX_ACTIVE_CALLS: those being placed, and those not yet done."""
         return self.being_placed + sum(call.in_progress for call in self._calls.values())
-
-    def checking_endings(self) -> int:
-        return sum(call.checking_ending for call in self._calls.values())

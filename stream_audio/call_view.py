@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from stream_audio.app_parts import parts
-from stream_audio.call import HANG_UP_STATES, MUSIC_STATES, CallState
+from stream_audio.call_life import HANG_UP_STATES, MUSIC_STATES, CallState
 from stream_audio.events import CALL_UUID
 from stream_audio.history import CallRecord
 

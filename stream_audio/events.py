@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Request
+from vonage_voice import CallInfo
 
 from stream_audio.log_text import shown
 
@@ -44,6 +45,12 @@ class VoiceEvent:
     price: str | None = None
     detail: str | None = None  # why a call failed or was rejected
     disconnected_by: str | None = None
+
+    @classmethod
+    def told_by_the_voice_api(cls, call: CallInfo) -> VoiceEvent:
+        """A call's status as GET /v1/calls/{uuid} answered it, with its duration and price once it ended."""
+        said = {name: shown(value) for name in ("status", "duration", "price") if (value := getattr(call, name))}
+        return cls("status", call_uuid=call.uuid, conversation_uuid=call.conversation_uuid, **said)
 
     @property
     def billing(self) -> str:

@@ -24,12 +24,18 @@ log = logging.getLogger(__name__)
 WINDOW_SECONDS = 1.0
 
 
+# Asking the Voice API about a call (GET /v1/calls/{uuid}) because of an unsigned event takes
+# at most this many requests a second, however many events strangers forge: the rest of the
+# account's budget stays for the calls themselves.
+CHECKS_PER_SECOND = 3
+
+
 class Priority(enum.IntEnum):
     """Which queued request goes first: a call left up costs money, a late tune only disappoints."""
 
     HANG_UP = 0
-    # Checking an unsigned final event: a callee who hung up gets no stop sent to a dead call.
-    CHECK_ENDING = 1
+    # Asking about a call an unsigned event spoke of: a callee who hung up gets no stop sent to a dead call.
+    CHECK_CALL = 1
     STOP_MUSIC = 2
     START_MUSIC = 3
     OTHER = 4
@@ -77,7 +83,9 @@ class Pacer:
         self._clock = clock
         self._call_creations = RollingWindow(calls_per_second)
         self._requests = RollingWindow(requests_per_second)
+        self._checks = RollingWindow(min(CHECKS_PER_SECOND, requests_per_second))
         self._queue: list[tuple[Priority, int, Callable[..., Any], tuple]] = []
+        self._check_queue: deque[tuple[Callable[..., Any], tuple]] = deque()
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._stopping = False
@@ -90,7 +98,10 @@ class Pacer:
     def submit(self, priority: Priority, work: Callable[..., Any], *args: Any) -> None:
         """Queue `work(*args)`, which makes at most one Voice API request; never blocks."""
         with self._changed:
-            heapq.heappush(self._queue, (priority, next(self._order), work, args))
+            if priority is Priority.CHECK_CALL:
+                self._check_queue.append((work, args))
+            else:
+                heapq.heappush(self._queue, (priority, next(self._order), work, args))
             self._changed.notify()
 
     def reserve_call_creation(self, timeout: float) -> bool:
@@ -112,24 +123,30 @@ class Pacer:
 
     def __len__(self) -> int:
         with self._changed:
-            return len(self._queue)
+            return len(self._queue) + len(self._check_queue)
 
-    def take_ready(self) -> tuple[Callable[..., Any], tuple] | float | None:
-        """The most urgent queued work if the rolling second has room for its request now,
-        else the seconds to wait for room (None: nothing is queued)."""
+    def take_ready(self) -> tuple[Callable[..., Any], tuple, tuple[RollingWindow, ...]] | float | None:
+        """The most urgent queued work whose request has room in the rolling second now, with the
+        windows it counts in; else the seconds to wait for room (None: nothing is queued)."""
         with self._changed:
-            if not self._queue:
+            if not self._queue and not self._check_queue:
                 return None
             now = self._clock()
             wait = self._requests.wait(now)
+            check_wait = self._checks.wait(now) if self._check_queue else math.inf
+            take_check = check_wait == 0 and (not self._queue or self._queue[0][0] > Priority.CHECK_CALL)
             if wait > 0:
                 return wait
-            self._requests.take()
-            _, _, work, args = heapq.heappop(self._queue)
-            return work, args
+            if not take_check and not self._queue:
+                return check_wait  # only checks are queued, and their share of the second is used up
+            windows: tuple[RollingWindow, ...] = (self._requests, self._checks) if take_check else (self._requests,)
+            for window in windows:
+                window.take()
+            work, args = self._check_queue.popleft() if take_check else heapq.heappop(self._queue)[2:]
+            return work, args, windows
 
-    def run(self, work: Callable[..., Any], args: tuple) -> None:
-        """Do a piece of work `take_ready` gave out; its request then counts as answered."""
+    def run(self, work: Callable[..., Any], args: tuple, windows: tuple[RollingWindow, ...]) -> None:
+        """Do a piece of work `take_ready` gave out; its request then counts as answered in `windows`."""
         try:
             work(*args)
         except Exception:
@@ -137,15 +154,17 @@ class Pacer:
             log.exception("a Voice API task failed")
         finally:
             with self._changed:
-                self._requests.answered(self._clock())
+                for window in windows:
+                    window.answered(self._clock())
                 self._changed.notify_all()
 
     def stop(self, timeout: float) -> int:
         """Drop the queued work, wait up to `timeout` for what is being sent; how many pieces were dropped."""
         with self._changed:
             self._stopping = True
-            dropped = len(self._queue)
+            dropped = len(self._queue) + len(self._check_queue)
             self._queue.clear()
+            self._check_queue.clear()
             self._changed.notify_all()
         deadline = self._clock() + timeout
         for thread in self._threads:

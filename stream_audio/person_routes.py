@@ -12,7 +12,8 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 
 from stream_audio.access import from_this_site
 from stream_audio.app_parts import parts
-from stream_audio.call import Call, Next
+from stream_audio.call import Call
+from stream_audio.call_life import Next
 from stream_audio.call_view import RESTARTED, call_view, when
 from stream_audio.log_text import shown
 from stream_audio.public_url import NoPublicUrl

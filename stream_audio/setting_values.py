@@ -49,6 +49,22 @@ def phone_number(value: str, **_: Any) -> str:
     return digits
 
 
+def callee_number(value: str, values: dict[str, Any], **_: Any) -> str:
+    number = phone_number(value)
+    if number == values.get("vonage_number"):
+        raise Unusable(f" {value!r} is VONAGE_NUMBER: the app would ring itself; set it to the phone to ring")
+    return number
+
+
+def one_of(*choices: str) -> Callable[..., str]:
+    def read(value: str, **_: Any) -> str:
+        if value.lower() not in choices:
+            raise Unusable(f" {value!r} must be one of: {', '.join(choices)}")
+        return value.lower()
+
+    return read
+
+
 def private_key(value: str, project_dir: Path, **_: Any) -> str:
     path = project_dir / value  # an absolute `value` stays as it is
     try:

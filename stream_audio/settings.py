@@ -16,7 +16,9 @@ from stream_audio.setting_values import (
     api_host,
     audio,
     between,
+    callee_number,
     http_url,
+    one_of,
     phone_number,
     private_key,
     public_url,
@@ -67,6 +69,7 @@ class Settings:
     greeting: str = DEFAULT_GREETING
     greeting_language: str = "en-US"
     ngrok_api_url: str = "http://127.0.0.1:4040/api"
+    inbound_calls: str = "music"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], project_dir: Path | None = None) -> Settings:
@@ -108,7 +111,7 @@ SETTINGS = (
         "NEXMO_APPLICATION_PRIVATE_KEY_PATH",
     ),
     Setting("VONAGE_NUMBER", "vonage_number", phone_number, legacy_name="NEXMO_NUMBER"),
-    Setting("TO_NUMBER", "to_number", phone_number),
+    Setting("TO_NUMBER", "to_number", callee_number),
     Setting("BASE_URL", "base_url", public_url, ""),
     Setting("AUDIO", "audio", audio, "music.mp3"),
     Setting("AUDIO_LEVEL", "audio_level", between(float, -1, 1), "0"),
@@ -127,6 +130,8 @@ SETTINGS = (
     Setting("GREETING", "greeting", spoken_text, DEFAULT_GREETING, blank_is_a_value=True),
     Setting("GREETING_LANGUAGE", "greeting_language", tts_language, "en-US"),
     Setting("NGROK_API_URL", "ngrok_api_url", http_url, "http://127.0.0.1:4040/api"),
+    # What someone who rings VONAGE_NUMBER hears: the music like a call the app placed, or one sentence.
+    Setting("INBOUND_CALLS", "inbound_calls", one_of("music", "decline"), "music"),
 )
 # What only `python app.py setup` uses: the account's API key and secret, and the Numbers API's host.
 ACCOUNT_SETTINGS = (

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Blueprint, Response, abort, jsonify, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from stream_audio.app_parts import parts
-from stream_audio.events import MAX_EVENT_BYTES, EventRefused, json_of, read_event
+from stream_audio.events import CALL_UUID, MAX_EVENT_BYTES, EventRefused, json_of, read_event
 from stream_audio.log_text import shown
-from stream_audio.ncco import answer_ncco
+from stream_audio.ncco import ALL_LINES_BUSY, NO_CALLS_TAKEN, answer_ncco, one_sentence_ncco
 from stream_audio.public_url import NoPublicUrl
+from stream_audio.setting_values import PHONE_NUMBER
 
 log = logging.getLogger(__name__)
 
@@ -20,19 +22,39 @@ blueprint = Blueprint("vonage", __name__)
 
 @blueprint.get("/audio/answer.json")
 def answer() -> Response | tuple[Response, int]:
-    """The NCCO for a call the callee has answered, built from the public URL it was placed with."""
-    uuid = request.args.get("uuid", "")
-    log.info("call %s: Vonage fetched the answer NCCO", shown(uuid or "(no uuid given)"))
+    """The NCCO for a call being answered: one the app placed, or one to VONAGE_NUMBER. Vonage says
+    which by the answer request's `to`; the uuid alone cannot, since Vonage may fetch this before
+    POST /v1/calls has answered the app."""
+    uuid, to, caller = (request.args.get(name, "") for name in ("uuid", "to", "from"))
     app = parts()
-    # A call not on record yet gets the public URL of the moment: Vonage may fetch the NCCO
-    # before POST /v1/calls has answered the app, and the URL is the same a few ms on.
+    log.info("call %s: Vonage fetched the answer NCCO (to %s, from %s)", shown(uuid or "-"), shown(to), shown(caller))
+    settings = app.settings
+    if to.removeprefix("+") == settings.vonage_number and settings.inbound_calls == "decline":
+        log.info("call %s: a call to the number; INBOUND_CALLS=decline, so it is told so and ends", shown(uuid))
+        return jsonify(one_sentence_ncco(NO_CALLS_TAKEN, settings.greeting_language))
     call = app.calls.snapshot(uuid)
     try:
         base_url = call.base_url if call else app.public_url.current()
     except NoPublicUrl as why:
         log.error("answer NCCO: %s", why)
         return jsonify(error=str(why)), 503
-    return jsonify(answer_ncco(base_url, app.settings.greeting, app.settings.greeting_language))
+    if to.removeprefix("+") == settings.vonage_number and call is None:
+        return jsonify(_for_a_caller(uuid, caller.removeprefix("+"), base_url))
+    return jsonify(answer_ncco(base_url, settings.greeting, settings.greeting_language))
+
+
+def _for_a_caller(uuid: str, caller: str, base_url: str) -> list[dict]:
+    """Someone rang VONAGE_NUMBER: the greeting and the music, like a call the app placed, if there is room."""
+    app = parts()
+    settings = app.settings
+    if not (CALL_UUID.fullmatch(uuid) and PHONE_NUMBER.fullmatch(caller)):
+        log.warning("answer NCCO: refused a call to the number with a uuid or caller not shaped as Vonage's")
+        return one_sentence_ncco(ALL_LINES_BUSY, settings.greeting_language)
+    if not app.calls.answer_inbound(uuid, caller, base_url):
+        return one_sentence_ncco(ALL_LINES_BUSY, settings.greeting_language)
+    # The silence ends a while after length_timer: the NCCO itself ends the call if the app cannot.
+    loops = math.ceil(settings.length_timer / app.silence.seconds)
+    return answer_ncco(base_url, settings.greeting, settings.greeting_language, loops)
 
 
 # Without merge_slashes, //etc/passwd stays an absolute path that safe_join refuses

@@ -179,7 +179,7 @@ class RunningProcess(AppProcess):
         """The call ends on Vonage's side and Vonage says so; returns once the app has logged it."""
         voice_api.callee_hangs_up(call_uuid, status)
         assert self.vonage_sends(call_uuid, status).status_code == 204
-        self.wait_for_log(f"call {call_uuid}: {status};")
+        self.wait_for_log(f"call {call_uuid}: {status}")
 
 
 # --- fakes for the fast tests of the call logic: no sockets, no sleeps --------------------
@@ -244,6 +244,9 @@ class FakeVoice:
     failures: dict[str, list[Exception]] = field(default_factory=dict)  # next errors, per request
     created: int = 0
     ended: dict[str, str] = field(default_factory=dict)  # call uuid -> final status, once the callee hung up
+    unknown: set[str] = field(default_factory=set)  # call uuids the Voice API has never heard of
+    # What happens once Vonage has answered a request but before the app has read the answer, once.
+    meanwhile: dict[str, Callable[[], None]] = field(default_factory=dict)
 
     def _send(self, name: str, call_uuid: str) -> None:
         self.sent.append((self.clock(), name, call_uuid))
@@ -269,10 +272,14 @@ class FakeVoice:
 
     def hangup(self, call_uuid: str) -> None:
         self._send("hangup", call_uuid)
+        if (happens := self.meanwhile.pop("hangup", None)) is not None:
+            happens()
 
     def get_call(self, call_uuid: str) -> CallInfo:
         self._send("get_call", call_uuid)
-        return CallInfo(
+        if call_uuid in self.unknown:
+            raise http_error(404)
+        answer = CallInfo(
             uuid=call_uuid,
             conversation_uuid=f"CON-{call_uuid}",
             to=Phone(number=TO_NUMBER),
@@ -280,6 +287,9 @@ class FakeVoice:
             direction="outbound",
             **{"from": Phone(number=VONAGE_NUMBER), "_links": {"self": {"href": f"/calls/{call_uuid}"}}},
         )
+        if (happens := self.meanwhile.pop("get_call", None)) is not None:
+            happens()
+        return answer
 
 
 def run_for(seconds: float, clock: FakeClock, deadlines: FakeDeadlines, pacer: Pacer) -> None:

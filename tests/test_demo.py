@@ -118,13 +118,31 @@ def test_music_mp3_vanishing_once_the_app_runs_is_a_404_vonage_names_and_the_dem
     assert "PROBLEM: fetching /audio/music.mp3 failed: it answered 404" in output
 
 
-def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(project_copy):
+def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(tmp_path):
+    broken = app_broken_by(
+        tmp_path,
+        """
+        @flask_app.before_request
+        def silence_replaced_by_a_web_page():
+            if flask.request.path == "/audio/silence.mp3":
+                return "<html>not audio</html>", 200, {"Content-Type": "audio/mpeg"}
+    """,
+    )
+
+    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
+
+    assert status == 1
+    assert "PROBLEM: /audio/silence.mp3 is not a playable MP3" in output
+
+
+def test_a_silence_mp3_that_is_not_audio_stops_start_up_and_the_demo_says_why(project_copy):
     (project_copy / "public" / "silence.mp3").write_text("<html>not audio</html>")
 
     status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
 
     assert status == 1
-    assert "PROBLEM: /audio/silence.mp3 is not a playable MP3" in output
+    assert "PROBLEM: app.py did not start" in output
+    assert "public/silence.mp3 is neither an MP3 nor a WAV file" in output
 
 
 def test_an_ncco_that_fails_vonages_schema_is_named_and_the_demo_exits_1(tmp_path):

@@ -196,4 +196,4 @@ def test_a_callee_who_hangs_up_between_retries_ends_them(app, voice_api, caplog)
     time.sleep(1.0)
 
     assert len(voice_api.sent("hangup", call_uuid)) == 1
-    assert f"call {call_uuid}: completed; pending hang-up cancelled" in app_log(caplog)
+    assert f"call {call_uuid}: completed (after 20 s, price 0.00400000); pending hang-up cancelled" in app_log(caplog)
