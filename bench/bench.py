@@ -17,6 +17,7 @@ import selectors
 import socket
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from stream_audio.settings import Settings
 from stream_audio.voice_api import make_voice_client
-from tools.app_process import AppProcess, free_port, user_environment
+from tools.app_process import PROJECT_DIR, AppProcess, free_port, user_environment
 from tools.credentials import throwaway_credentials
 from tools.standins.voice_api import VoiceApiStandIn
 
@@ -245,6 +246,29 @@ def slow_clients(app: BenchedApp, count: int) -> list[tuple[str, str, str]]:
 # --- The run -------------------------------------------------------------------------
 
 
+def start_up(env: dict[str, str], work: Path, runs: int = 9) -> list[tuple[str, str, str]]:
+    """`import app` in a fresh interpreter, and `python app.py` from its start to its first HTTP answer: medians."""
+    timed_import = "import time; started = time.perf_counter(); import app; print(time.perf_counter() - started)"
+    command = [sys.executable, "-c", timed_import]
+    imports = [float(subprocess.check_output(command, cwd=PROJECT_DIR, env=env, text=True)) for _ in range(runs)]
+    first_answers = []
+    for run in range(runs):
+        started = time.perf_counter()
+        app = BenchedApp(env, work / f"start-up-{run}.log")
+        while True:
+            try:
+                app.request("GET", "/audio/answer.json")
+                break
+            except OSError:
+                time.sleep(0.005)
+        first_answers.append(time.perf_counter() - started)
+        app.stop()
+    return [
+        ("`import app`, median of 9", "< 0.35 s", f"{statistics.median(imports):.3f} s"),
+        ("`python app.py` to its first answer, median of 9", "-", f"{statistics.median(first_answers):.3f} s"),
+    ]
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="stream-audio-bench-"))
     credentials = throwaway_credentials(work)
@@ -274,6 +298,9 @@ def main() -> int:
         f"Benchmarking on {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}; logs in {work}",
         flush=True,
     )
+
+    print("- start-up ...", flush=True)
+    rows += start_up(env, work)
 
     print("- Voice API request CPU ...", flush=True)
     rows.append(("Voice API request overhead (CPU per request)", "< 3 ms", f"{request_cpu_ms(settings):.2f} ms"))

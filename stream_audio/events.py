@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Request
 from vonage_voice import CallInfo
 
 from stream_audio.log_text import shown
@@ -21,14 +20,6 @@ STATUS = re.compile(r"[a-z_]{1,32}")
 
 class EventRefused(Exception):
     """Why an event was not accepted, in words fit for a log line."""
-
-
-def json_of(request: Request) -> Any:
-    """The request's JSON body, None if it is not JSON, or EventRefused if it nests too deep to parse."""
-    try:
-        return request.get_json(silent=True)
-    except RecursionError:
-        raise EventRefused("JSON nested too deep to read") from None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 
 from stream_audio.access import from_this_site
 from stream_audio.app_parts import parts
+from stream_audio.bounded_json import UnreadableJson, read_json
 from stream_audio.call import Call
 from stream_audio.call_life import Next
 from stream_audio.call_view import RESTARTED, call_view, when
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint("pages", __name__)
 
+# 1,500 characters of text, each up to 12 bytes as JSON escapes, and room to spare.
+MOST_SAY_BYTES = 32 * 1024
 OPEN_THE_LINK = "Open the link this server printed at start-up (/call?token=...) first."
 ANOTHER_SITE = "Use this app's own pages: a request another site's page made is refused."
 # Only this app's own script, styles and pages, and no framing: nothing from a CDN, no clickjacking.
@@ -170,7 +173,10 @@ def failure(status: int, reason: str, retry_after: int | None = None) -> Respons
 def text_to_say() -> str:
     """The request's `text`, as a form field or in JSON, or Refused (400) saying why it cannot be spoken."""
     if request.is_json:
-        body = request.get_json(silent=True)
+        try:
+            body = read_json(request.get_data(), MOST_SAY_BYTES)
+        except UnreadableJson as why:
+            raise Refused(400, f'Send the words to say as JSON {{"text": ...}}; this body is {why}.') from None
         text = body.get("text") if isinstance(body, dict) else None
     else:
         text = request.form.get("text")

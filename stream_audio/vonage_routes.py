@@ -9,7 +9,8 @@ from flask import Blueprint, Response, abort, jsonify, request, send_from_direct
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from stream_audio.app_parts import parts
-from stream_audio.events import CALL_UUID, MAX_EVENT_BYTES, EventRefused, json_of, read_event
+from stream_audio.bounded_json import UnreadableJson, read_json
+from stream_audio.events import CALL_UUID, MAX_EVENT_BYTES, EventRefused, read_event
 from stream_audio.log_text import shown
 from stream_audio.ncco import ALL_LINES_BUSY, NO_CALLS_TAKEN, answer_ncco, one_sentence_ncco
 from stream_audio.public_url import NoPublicUrl
@@ -85,7 +86,10 @@ def event() -> Response | tuple[Response | str, int]:
         log.warning("event webhook: refused a body sent as %s", shown(request.mimetype or "no Content-Type"))
         return jsonify(error="Events must be JSON, sent with Content-Type: application/json"), 415
     try:
-        event = read_event(json_of(request))
+        event = read_event(read_json(body, MAX_EVENT_BYTES))
+    except UnreadableJson as why:
+        log.warning("event webhook: refused a body %s", why)
+        return jsonify(error=f"Expected a Vonage event, not a body {why}"), 400
     except EventRefused as why:
         log.warning("event webhook: refused %s", why)
         return jsonify(error=f"Expected a Vonage event, not {why}"), 400
