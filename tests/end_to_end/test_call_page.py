@@ -14,7 +14,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from stream_audio.call_view import RESTARTED
-from tests.support import CHROMIUM, TO_NUMBER, VONAGE_NUMBER, post_event, steps_sent
+from tests.end_to_end.helpers import CHROMIUM
+from tests.helpers import TO_NUMBER, VONAGE_NUMBER
+from tests.integration.helpers import steps_sent
 
 # One line, not one per test; under CI the `chromium` fixture fails each instead.
 if not CHROMIUM.exists() and os.environ.get("CI") != "true":
@@ -61,7 +63,7 @@ def test_the_start_up_link_opens_the_calls_page_which_follows_it_to_its_end(star
     [hangup] = voice_api.wait_for("hangup", call_uuid=call_uuid, timeout=6)
     [start] = voice_api.sent("start_stream", call_uuid)
     assert 3 <= hangup.at - start.at < 4  # it ended on its own, STREAM_SECONDS after the music started
-    post_event(running.url, call_uuid, "completed", duration="4", price="0.00160000")
+    running.vonage_sends(call_uuid, "completed", duration="4", price="0.00160000")
     expect(headline(page)).to_have_text("Ended: completed (after 4 s, price 0.00160000)")
     expect(button(page, "Call again")).to_be_enabled()
     expect(button(page, "Hang up")).to_be_disabled()

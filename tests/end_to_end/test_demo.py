@@ -3,35 +3,17 @@ no account, no .env and no network; and what it says when something is broken.""
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from app import PROJECT_DIR
-from tests.support import write_wav
-
-LINE = re.compile(r"^\+(\d+\.\d\d)s  (\w+) +(.*)$")
-
-
-def run_demo(*args: str, project: Path = PROJECT_DIR) -> tuple[int, list[tuple[float, str, str]], str]:
-    finished = subprocess.run(
-        [sys.executable, "-m", "tools.demo", *args], cwd=project, capture_output=True, text=True, timeout=40
-    )
-    timeline = [(float(m[1]), m[2], m[3]) for m in map(LINE.match, finished.stdout.splitlines()) if m]
-    return finished.returncode, timeline, finished.stdout + finished.stderr
+from tests.end_to_end.helpers import at, run_demo
+from tests.helpers import write_wav
 
 
-def at(timeline: list[tuple[float, str, str]], who: str, text: str) -> float:
-    """When the first `who` line containing `text` was printed."""
-    return next(t for t, w, what in timeline if w == who and text in what)
-
-
-def test_the_demo_prints_the_whole_call_and_exits_0(tmp_path):
+def test_the_demo_prints_the_whole_call_and_exits_0():
     status, timeline, output = run_demo("--stream-seconds", "2")
 
     assert status == 0, output
@@ -57,22 +39,13 @@ def test_the_demo_prints_the_whole_call_and_exits_0(tmp_path):
     assert "The call went as it should" in output
 
 
-def test_a_callee_who_hangs_up_early_ends_the_demo_call_with_nothing_sent_after(tmp_path):
+def test_a_callee_who_hangs_up_early_ends_the_demo_call_with_nothing_sent_after():
     status, timeline, output = run_demo("--stream-seconds", "5", "--callee-hangs-up-after", "1", "--signed")
 
     assert status == 0, output
     assert 0.99 <= at(timeline, "vonage", "the callee hung up after 1 s") - at(timeline, "vonage", "answered") < 1.5
     assert not any("DELETE stream" in what or "PUT hangup" in what for _, _, what in timeline)
     assert "(signed webhooks)" in output
-
-
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
-    """The project as a clone has it, to break on purpose by changing its files."""
-    for name in ("app.py", "public", "stream_audio", "tools"):
-        source = PROJECT_DIR / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    return tmp_path
 
 
 def app_broken_by(tmp_path: Path, breakage: str) -> str:
@@ -91,10 +64,10 @@ def app_broken_by(tmp_path: Path, breakage: str) -> str:
     return str(script)
 
 
-def test_without_music_mp3_app_py_refuses_to_start_and_the_demo_says_why_and_exits_1(project_copy):
-    (project_copy / "public" / "music.mp3").unlink()
+def test_without_music_mp3_app_py_refuses_to_start_and_the_demo_says_why_and_exits_1(project):
+    (project / "public" / "music.mp3").unlink()
 
-    status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+    status, _, output = run_demo("--stream-seconds", "1", project=project)
 
     assert status == 1
     assert "PROBLEM: app.py did not start" in output
@@ -118,10 +91,10 @@ def test_music_mp3_vanishing_once_the_app_runs_is_a_404_vonage_names_and_the_dem
     assert "PROBLEM: fetching /audio/music.mp3 failed: it answered 404" in output
 
 
-def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(project_copy):
-    (project_copy / "public" / "silence.mp3").write_text("<html>not audio</html>")
+def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(project):
+    (project / "public" / "silence.mp3").write_text("<html>not audio</html>")
 
-    status, _, output = run_demo("--stream-seconds", "1", project=project_copy)
+    status, _, output = run_demo("--stream-seconds", "1", project=project)
 
     assert status == 1
     assert "PROBLEM: /audio/silence.mp3 is not a playable MP3" in output
@@ -188,10 +161,10 @@ def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_d
     assert "PROBLEM: expected the app hung up, but the call ended because length_timer (11 s) passed" in output
 
 
-def test_the_demo_plays_a_wav_the_user_chose_and_hangs_up_when_it_ends(project_copy):
-    write_wav(project_copy / "public" / "message.wav", 1.0)
+def test_the_demo_plays_a_wav_the_user_chose_and_hangs_up_when_it_ends(project):
+    write_wav(project / "public" / "message.wav", 1.0)
 
-    status, timeline, output = run_demo("--audio", "public/message.wav", "--audio-level", "0.5", project=project_copy)
+    status, timeline, output = run_demo("--audio", "public/message.wav", "--audio-level", "0.5", project=project)
 
     assert status == 0, output
     assert "plays for 2 s" in output  # 1 s of audio, played once, and a second for Vonage to fetch it

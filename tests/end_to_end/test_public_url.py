@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS
-from tests.support import wait_until
+from tests.helpers import wait_until
 
 SLOW_CLIENTS = 300
 HALF_A_HEAD = b"GET /call HTTP/1.1\r\nHost: 127.0.0.1\r\n"

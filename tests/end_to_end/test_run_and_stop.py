@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from app import PROJECT_DIR
-from tests.support import APPLICATION_ID, VONAGE_NUMBER
-from tools.app_process import user_environment
+from tests.helpers import APPLICATION_ID, VONAGE_NUMBER
 
 
 def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_process, voice_api):
@@ -120,56 +115,3 @@ def test_a_hang_up_in_flight_when_the_app_is_stopped_is_not_sent_twice(start_pro
 
     assert [r.step for r in voice_api.received] == ["create_call", "start_stream", "stop_stream", "hangup"]
     assert "shutting down: ended 1 of 1 call(s)" in running.log()
-
-
-def test_bad_settings_stop_start_up_with_one_readable_message_and_no_traceback(tmp_path):
-    env = user_environment(
-        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(tmp_path / "missing.key"),
-        VONAGE_NUMBER="12",
-        TO_NUMBER="447700900001",
-        BASE_URL="ftp://example.com",
-        STREAM_SECONDS="0",
-        VONAGE_API_SECRET="api-s3cr3t",
-    )
-
-    finished = subprocess.run(
-        [sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=30
-    )
-
-    assert finished.returncode == 2
-    assert finished.stdout == ""
-    message = finished.stderr
-    assert message.startswith("Cannot start: 5 setting(s) need attention.")
-    for name in (
-        "VONAGE_APPLICATION_ID is not set",
-        "VONAGE_APPLICATION_PRIVATE_KEY_PATH",
-        "VONAGE_NUMBER '12'",
-        "BASE_URL 'ftp://example.com'",
-        "STREAM_SECONDS '0'",
-    ):
-        assert name in message
-    assert ".env.example" in message
-    assert "Traceback" not in message and "api-s3cr3t" not in message
-
-
-def test_a_port_already_taken_stops_start_up_with_one_line_and_exit_code_2(credentials):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        env = user_environment(
-            VONAGE_APPLICATION_ID=APPLICATION_ID,
-            VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-            VONAGE_NUMBER=VONAGE_NUMBER,
-            TO_NUMBER="447700900001",
-            BASE_URL=f"http://127.0.0.1:{port}",
-            PORT=str(port),
-        )
-
-        finished = subprocess.run(
-            [sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=30
-        )
-
-    assert finished.returncode == 2
-    assert finished.stderr == f"Cannot listen on port {port}: Address already in use. Set PORT to a free one.\n"
-    assert "Traceback" not in finished.stdout

@@ -9,59 +9,49 @@ import signal
 
 import requests
 
-from tests.support import APPLICATION_ID
+from tests.helpers import API_KEY, API_SECRET, APPLICATION_ID, SIGNATURE_SECRET
 from tools.standins.webhook_events import signed_headers
 
-SIGNATURE_SECRET = "sig-s3cr3t-0123456789abcdefghijklmnopqrstuv"
 CALL_TOKEN = "c4ll-t0ken-9f8e7d"
-API_SECRET = "api-s3cr3t"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+JSON = {"Content-Type": "application/json"}
 
 
 def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, credentials):
     running = start_process(
         VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET,
         CALL_TOKEN=CALL_TOKEN,
-        VONAGE_API_KEY="abcd1234",
+        VONAGE_API_KEY=API_KEY,
         VONAGE_API_SECRET=API_SECRET,
         VONAGE_API_TIMEOUT="1",
     )
     answers: list[requests.Response] = []
 
-    def get(path: str) -> requests.Response:
-        answers.append(requests.get(running.url + path, timeout=10))
-        return answers[-1]
+    def kept(answer: requests.Response) -> requests.Response:
+        answers.append(answer)
+        return answer
 
-    def post_event(call_uuid: str, status: str, secret: str = SIGNATURE_SECRET, headers: dict | None = None):
-        body = json.dumps({"uuid": call_uuid, "status": status}).encode()
-        headers = headers if headers is not None else signed_headers(body, secret, APPLICATION_ID)
-        answers.append(
-            requests.post(
-                running.url + "/webhooks/events",
-                data=body,
-                timeout=10,
-                headers={"Content-Type": "application/json", **headers},
-            )
-        )
-        return answers[-1]
+    def get(path: str) -> requests.Response:
+        return kept(requests.get(running.url + path, timeout=10))
 
     # /call without, with a wrong and with the right token.
     assert get("/call").status_code == 403
     assert get("/call?token=guess").status_code == 403
     call_uuid = get(f"/call?token={CALL_TOKEN}").json()["uuid"]
     # Events: forged, replayed, then Vonage's own.
-    assert post_event(call_uuid, "answered", secret="wrong-secret-0123456789abcdefghijklmnop").status_code == 401
-    replayed = signed_headers(
-        json.dumps({"uuid": call_uuid, "status": "ringing"}).encode(), SIGNATURE_SECRET, APPLICATION_ID
-    )
-    assert post_event(call_uuid, "ringing", headers=replayed).status_code == 204
-    assert post_event(call_uuid, "ringing", headers=replayed).status_code == 401
+    answered = json.dumps({"uuid": call_uuid, "status": "answered"}).encode()
+    forged = JSON | signed_headers(answered, "wrong-secret-0123456789abcdefghijklmnop", APPLICATION_ID)
+    assert kept(running.post_to_webhook(answered, forged)).status_code == 401
+    ringing = json.dumps({"uuid": call_uuid, "status": "ringing"}).encode()
+    replayed = JSON | signed_headers(ringing, SIGNATURE_SECRET, APPLICATION_ID)
+    assert kept(running.post_to_webhook(ringing, replayed)).status_code == 204
+    assert kept(running.post_to_webhook(ringing, replayed)).status_code == 401
     # The Voice API fails the stream start and the first hang-up; the call still ends.
     voice_api.misbehave("start_stream", status=500)
     voice_api.misbehave("hangup", status=503, times=1)
-    assert post_event(call_uuid, "answered").status_code == 204
+    assert kept(running.vonage_sends(call_uuid, "answered")).status_code == 204
     voice_api.wait_for("hangup", count=2, call_uuid=call_uuid, timeout=5)
-    assert post_event(call_uuid, "completed").status_code == 204
+    assert kept(running.vonage_sends(call_uuid, "completed")).status_code == 204
     # The Voice API refuses the app's credentials, then stalls.
     voice_api.misbehave("create_call", status=401)
     assert get(f"/call?token={CALL_TOKEN}").status_code == 502

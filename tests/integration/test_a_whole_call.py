@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, app_log, app_records, wait_for_log
+from tests.helpers import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, app_log, app_records, wait_for_log
 
 STREAM_SECONDS = 1.0
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.support import app_log, wait_for_log
+from tests.helpers import app_log, wait_for_log
 
 CALL_TOKEN = "open-sesame-7f3a9c"
 

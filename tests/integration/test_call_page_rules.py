@@ -8,7 +8,8 @@ import time
 
 import requests
 
-from tests.support import TO_NUMBER, steps_sent
+from tests.helpers import TO_NUMBER
+from tests.integration.helpers import steps_sent
 
 CALL_PAGE = re.compile(r"/calls/([A-Za-z0-9-]+)$")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import app_records, wait_for_log
+from tests.helpers import app_records, wait_for_log
 
 FIXTURES = Path(__file__).parent / "vonage_webhook_fixtures"
 FIXTURE_UUID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
@@ -44,7 +44,7 @@ def event_lines(caplog) -> list[str]:
 def test_every_event_shape_vonage_captured_is_acknowledged_and_logged_in_one_line(running_app, voice_api, caplog, name):
     body, content_type = captured(name)
 
-    response = running_app.post_event(body, {"Content-Type": content_type})
+    response = running_app.post_to_webhook(body, {"Content-Type": content_type})
 
     assert response.status_code == 204
     assert len(event_lines(caplog)) == 1
@@ -55,7 +55,7 @@ def test_an_error_event_is_logged_at_error_level_with_vonages_reason_tied_to_the
     call_uuid = running_app.place_call()
     body = for_call("dotnet-Error.json", call_uuid, voice_api.conversation_of[call_uuid])
 
-    assert running_app.post_event(body, {"Content-Type": "application/json"}).status_code == 204
+    assert running_app.post_to_webhook(body, {"Content-Type": "application/json"}).status_code == 204
 
     [line] = app_records(caplog, logging.ERROR)
     assert line == f"call {call_uuid}: Vonage reported an error: Syntax error in NCCO. Invalid value type or action."
@@ -66,7 +66,7 @@ def test_a_final_event_logs_the_calls_duration_and_price(running_app, voice_api,
     body = for_call("dotnet-Completed.json", call_uuid, voice_api.conversation_of[call_uuid])
     voice_api.callee_hangs_up(call_uuid)  # events are not signed here: the app checks before it believes
 
-    assert running_app.post_event(body, {"Content-Type": "application/json"}).status_code == 204
+    assert running_app.post_to_webhook(body, {"Content-Type": "application/json"}).status_code == 204
 
     wait_for_log(
         caplog, f"call {call_uuid}: completed (after 2 s, price 0.03, disconnected by user); nothing more to send"
@@ -79,7 +79,7 @@ def test_a_machine_event_names_the_call_as_call_uuid_and_changes_nothing(running
     voice_api.wait_for("start_stream", call_uuid=call_uuid)
     body = for_call("dotnet-HumanMachine.json", call_uuid, voice_api.conversation_of[call_uuid])
 
-    assert running_app.post_event(body, {"Content-Type": "application/json"}).status_code == 204
+    assert running_app.post_to_webhook(body, {"Content-Type": "application/json"}).status_code == 204
 
     wait_for_log(caplog, f"call {call_uuid}: machine")
     voice_api.wait_for("hangup", call_uuid=call_uuid)  # the call goes on as before
@@ -95,7 +95,7 @@ def test_input_and_transfer_events_during_the_music_are_acknowledged_and_send_no
     voice_api.wait_for("start_stream", call_uuid=call_uuid)
     body = for_call(name, call_uuid, voice_api.conversation_of[call_uuid])
 
-    assert running_app.post_event(body, {"Content-Type": "application/json"}).status_code == 204
+    assert running_app.post_to_webhook(body, {"Content-Type": "application/json"}).status_code == 204
 
     kind = "input" if "Dtmf" in name else "transfer"
     wait_for_log(caplog, f"call {call_uuid}: {kind} event; nothing to do")
@@ -106,6 +106,6 @@ def test_a_call_uuid_of_32_hex_digits_without_dashes_is_read(running_app, caplog
     call_uuid = "0123456789abcdef0123456789ABCDEF"
     body = json.dumps({"uuid": call_uuid, "status": "ringing", "conversation_uuid": "CON-1"}).encode()
 
-    assert running_app.post_event(body, {"Content-Type": "application/json"}).status_code == 204
+    assert running_app.post_to_webhook(body, {"Content-Type": "application/json"}).status_code == 204
 
     wait_for_log(caplog, f"call {call_uuid}: event ringing for a call this app is not handling")

@@ -13,7 +13,7 @@ import pytest
 from stream_audio.call_flow import LATEST_MUSIC_START_SECONDS
 from stream_audio.call_placing import CREATE_ATTEMPTS
 from stream_audio.setting_values import CALL_MARGIN_SECONDS
-from tests.support import app_log, app_records, wait_for_log
+from tests.helpers import app_log, app_records, wait_for_log
 
 STREAM_SECONDS = 1.0
 TIMEOUT = 1  # VONAGE_API_TIMEOUT in these tests

@@ -13,7 +13,7 @@ import requests
 
 from app import PROJECT_DIR
 from stream_audio.events import MAX_EVENT_BYTES
-from tests.support import app_log
+from tests.helpers import app_log
 
 JSON = "application/json"
 
@@ -49,7 +49,7 @@ def test_an_event_the_webhook_cannot_read_gets_a_clear_4xx_and_sends_nothing(
 ):
     headers = {"Content-Type": content_type} if content_type else {}
 
-    response = running_app.post_event(body, headers)
+    response = running_app.post_to_webhook(body, headers)
 
     assert response.status_code == status
     assert response.json()["error"]
@@ -77,7 +77,7 @@ def test_an_event_with_an_unknown_status_is_acknowledged_and_ignored(running_app
 def test_a_body_over_the_size_cap_gets_a_413_and_the_app_keeps_serving(running_app, voice_api, caplog):
     body = b'{"uuid": "abc", "status": "answered", "pad": "' + b"x" * MAX_EVENT_BYTES + b'"}'
 
-    response = running_app.post_event(body, {"Content-Type": JSON})
+    response = running_app.post_to_webhook(body, {"Content-Type": JSON})
 
     assert response.status_code == 413
     assert "bytes" in response.json()["error"]
@@ -100,7 +100,7 @@ def test_a_chunked_body_over_the_size_cap_gets_a_413(running_app, voice_api):
 def test_a_flood_of_garbage_leaves_the_app_serving_and_the_voice_api_untouched(running_app, voice_api):
     statuses = set()
     for body in (b"{", b"null", b'{"uuid": 7}', b'{"uuid": null, "status": null}', b"\x00" * 100, b'{"uuid": "x"' * 50):
-        statuses.add(running_app.post_event(body, {"Content-Type": JSON}).status_code)
+        statuses.add(running_app.post_to_webhook(body, {"Content-Type": JSON}).status_code)
 
     assert statuses == {400}
     assert voice_api.received == []

@@ -4,14 +4,10 @@ call, so a restarted ngrok needs no restart of the app; each call keeps the URL 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from app import PROJECT_DIR
-from tests.support import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, app_log
-from tools.app_process import free_port, user_environment
+from tests.helpers import TO_NUMBER, app_log
 from tools.standins.ngrok_agent import tunnel
 
 FIRST = "https://first-1234.ngrok-free.app"
@@ -109,81 +105,6 @@ def test_a_set_base_url_is_used_as_given_and_ngrok_is_never_asked(start_app, ngr
 
     assert voice_api.sent("create_call")[0].body["answer_url"] == ["https://fixed.example.com/audio/answer.json"]
     assert ngrok.asked == 0
-
-
-def test_python_app_py_prints_the_ngrok_url_at_start_up_and_places_calls_with_it(start_process, ngrok, voice_api):
-    port = free_port()
-    ngrok.restart([tunnel("http://plain.ngrok-free.app", f"localhost:{port}"), tunnel(FIRST, f"localhost:{port}")])
-
-    running = start_process(BASE_URL="", PORT=str(port), NGROK_API_URL=ngrok.api_url)
-    running.place_call()
-
-    running.wait_for_log(f"Vonage reaches this server at {FIRST} (found from ngrok, asked again for each call)")
-    assert voice_api.sent("create_call")[0].body["event_url"] == [f"{FIRST}/webhooks/events"]
-
-
-def start_up(**settings: str) -> subprocess.CompletedProcess:
-    env = user_environment(
-        VONAGE_APPLICATION_ID=APPLICATION_ID, VONAGE_NUMBER=VONAGE_NUMBER, TO_NUMBER=TO_NUMBER, **settings
-    )
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=30
-    )
-
-
-def test_with_no_ngrok_agent_start_up_fails_saying_to_run_ngrok_or_set_base_url(credentials):
-    port, nothing_listening = free_port(), free_port()
-
-    finished = start_up(
-        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-        PORT=str(port),
-        NGROK_API_URL=f"http://127.0.0.1:{nothing_listening}/api",
-    )
-
-    assert finished.returncode == 2
-    assert finished.stderr == (
-        f"Cannot start: No ngrok agent answered at http://127.0.0.1:{nothing_listening}/api (NGROK_API_URL). "
-        f"Run `ngrok http {port}` in another terminal, or set BASE_URL to this server's public URL.\n"
-    )
-
-
-def test_with_ngrok_tunnelling_only_elsewhere_start_up_fails_naming_the_port(credentials, ngrok):
-    port = free_port()
-    ngrok.restart(
-        [
-            tunnel("https://other-app.ngrok-free.app", f"localhost:{port + 1}"),
-            tunnel("http://plain.ngrok-free.app", f"localhost:{port}"),
-        ]
-    )
-
-    finished = start_up(
-        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-        PORT=str(port),
-        NGROK_API_URL=ngrok.api_url,
-    )
-
-    assert finished.returncode == 2
-    assert finished.stderr.startswith(
-        f"Cannot start: ngrok is running but has no https tunnel to port {port}. "
-        f"Run `ngrok http {port}` in another terminal, or set BASE_URL"
-    )
-    assert "Traceback" not in finished.stderr
-
-
-def test_something_else_answering_at_ngrok_api_url_is_a_readable_refusal_too(credentials, voice_api):
-    port = free_port()
-
-    finished = start_up(
-        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-        PORT=str(port),
-        NGROK_API_URL=f"https://{voice_api.host}/v1",
-    )  # answers 404 to /v1/tunnels
-
-    assert finished.returncode == 2
-    assert finished.stderr.startswith(
-        f"Cannot start: The ngrok agent at https://{voice_api.host}/v1 gave an answer "
-        f"this app could not read. Run `ngrok http {port}`"
-    )
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from stream_audio.person_routes import ANOTHER_SITE
-from tests.support import app_log, wait_for_log
+from tests.helpers import app_log, wait_for_log
 
 WORDS = "Our offices reopen on Monday at nine."
 

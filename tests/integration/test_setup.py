@@ -13,49 +13,21 @@ from vonage_application import ApplicationConfig
 from vonage_numbers import NumbersError, UpdateNumberParams
 
 from stream_audio.account_setup import run_setup
-from tests.support import (
-    API_KEY,
-    API_SECRET,
-    TO_NUMBER,
-    VONAGE_NUMBER,
-    RunningProcess,
-    copy_of_the_project,
-    run_setup_process,
-    settings_left_to_dotenv,
-)
+from tests.end_to_end.helpers import RunningProcess
+from tests.helpers import ACCOUNT_DOTENV, API_KEY, API_SECRET, TO_NUMBER, VONAGE_NUMBER
+from tests.integration.helpers import run_setup_process, settings_left_to_dotenv
 from tools.app_process import PROJECT_DIR, free_port
 from tools.standins.numbers_api import FORM, owned_number
 from tools.standins.voice_api import VoiceApiStandIn
-
-ENV_COMMENT = "# My Vonage account, from the dashboard\n"
-WRITTEN = ("VONAGE_APPLICATION_ID", "VONAGE_APPLICATION_PRIVATE_KEY_PATH", "VONAGE_NUMBER")
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A fresh clone whose .env holds only the account's key, secret and a comment."""
-    project = copy_of_the_project(tmp_path / "project")
-    (project / ".env").write_text(f"{ENV_COMMENT}VONAGE_API_KEY={API_KEY}\nVONAGE_API_SECRET={API_SECRET}\n")
-    return project
-
-
-@pytest.fixture
-def apis_env(application_api, numbers_api, credentials) -> dict[str, str]:
-    """Where the stand-ins are: the only settings not in .env."""
-    return settings_left_to_dotenv(
-        VONAGE_API_HOST=application_api.host,
-        VONAGE_REST_HOST=numbers_api.host,
-        REQUESTS_CA_BUNDLE=str(credentials.ca_path),
-    )
 
 
 def dotenv_lines(project: Path) -> list[str]:
     return (project / ".env").read_text().splitlines()
 
 
-def setup_in_process(project: Path, apis_env: dict[str, str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+def setup_in_process(project: Path, account_apis_env: dict[str, str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
     """run_setup as app.py calls it; its exit status and everything it printed."""
-    status = run_setup(project, apis_env)
+    status = run_setup(project, account_apis_env)
     printed = capsys.readouterr()
     return status, printed.out + printed.err
 
@@ -65,9 +37,9 @@ def assert_no_secret_in(output: str) -> None:
 
 
 def test_a_first_run_creates_the_application_saves_its_key_links_the_number_and_fills_in_env(
-    project, apis_env, application_api, numbers_api
+    project, account_apis_env, application_api, numbers_api
 ):
-    finished = run_setup_process(project, apis_env)
+    finished = run_setup_process(project, account_apis_env)
 
     assert finished.returncode == 0, finished.stderr
     [(application_id, application)] = application_api.applications.items()
@@ -81,9 +53,7 @@ def test_a_first_run_creates_the_application_saves_its_key_links_the_number_and_
     assert [u.content_type for u in numbers_api.updates] == [FORM]
     assert numbers_api.updates[0].form == {"country": "GB", "msisdn": VONAGE_NUMBER, "app_id": application_id}
     assert dotenv_lines(project) == [
-        ENV_COMMENT.strip(),
-        f"VONAGE_API_KEY={API_KEY}",
-        f"VONAGE_API_SECRET={API_SECRET}",
+        *ACCOUNT_DOTENV,
         f"VONAGE_APPLICATION_ID={application_id}",
         "VONAGE_APPLICATION_PRIVATE_KEY_PATH=private.key",
         f"VONAGE_NUMBER={VONAGE_NUMBER}",
@@ -97,11 +67,13 @@ def test_a_first_run_creates_the_application_saves_its_key_links_the_number_and_
     assert application_api.rejected == [] and numbers_api.rejected == []
 
 
-def test_a_second_run_finds_what_the_first_made_and_changes_nothing(project, apis_env, application_api, numbers_api):
-    assert run_setup_process(project, apis_env).returncode == 0
+def test_a_second_run_finds_what_the_first_made_and_changes_nothing(
+    project, account_apis_env, application_api, numbers_api
+):
+    assert run_setup_process(project, account_apis_env).returncode == 0
     env_before, key_before = (project / ".env").read_text(), (project / "private.key").read_text()
 
-    again = run_setup_process(project, apis_env)
+    again = run_setup_process(project, account_apis_env)
 
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("Already set up: nothing was changed.")
@@ -113,10 +85,12 @@ def test_a_second_run_finds_what_the_first_made_and_changes_nothing(project, api
     assert_no_secret_in(again.stdout)
 
 
-def test_a_wrong_secret_costs_one_readable_line_and_changes_nothing(project, apis_env, application_api, numbers_api):
+def test_a_wrong_secret_costs_one_readable_line_and_changes_nothing(
+    project, account_apis_env, application_api, numbers_api
+):
     env_before = (project / ".env").read_text()
 
-    finished = run_setup_process(project, {**apis_env, "VONAGE_API_SECRET": "not-the-secret"})
+    finished = run_setup_process(project, {**account_apis_env, "VONAGE_API_SECRET": "not-the-secret"})
 
     assert finished.returncode == 1
     assert finished.stdout == ""
@@ -129,10 +103,10 @@ def test_a_wrong_secret_costs_one_readable_line_and_changes_nothing(project, api
     assert numbers_api.rejected == ["GET /account/numbers: wrong or missing basic auth"]
 
 
-def test_without_the_key_and_secret_setup_names_both_and_stops(project, apis_env, application_api):
+def test_without_the_key_and_secret_setup_names_both_and_stops(project, account_apis_env, application_api):
     (project / ".env").write_text("# nothing yet\n")
 
-    finished = run_setup_process(project, apis_env)
+    finished = run_setup_process(project, account_apis_env)
 
     assert finished.returncode == 2
     assert finished.stderr.startswith("Cannot set up: 2 setting(s) need attention.")
@@ -140,24 +114,26 @@ def test_without_the_key_and_secret_setup_names_both_and_stops(project, apis_env
     assert application_api.received == []
 
 
-def test_an_account_without_a_voice_number_is_told_how_to_get_one(project, apis_env, application_api, numbers_api):
+def test_an_account_without_a_voice_number_is_told_how_to_get_one(
+    project, account_apis_env, application_api, numbers_api
+):
     numbers_api.numbers[:] = [owned_number("447700900009", features=("SMS",))]
 
-    finished = run_setup_process(project, apis_env)
+    finished = run_setup_process(project, account_apis_env)
 
     assert finished.returncode == 1
     assert "no number that can make voice calls" in finished.stderr
     assert "https://dashboard.nexmo.com/buy-numbers" in finished.stderr and "Nothing was changed." in finished.stderr
     assert application_api.applications == {} and not (project / "private.key").exists()
-    assert dotenv_lines(project)[1:] == [f"VONAGE_API_KEY={API_KEY}", f"VONAGE_API_SECRET={API_SECRET}"]
+    assert dotenv_lines(project) == ACCOUNT_DOTENV
 
 
 def test_an_account_with_several_numbers_lists_them_and_names_the_setting_to_fill_in(
-    project, apis_env, application_api, numbers_api
+    project, account_apis_env, application_api, numbers_api
 ):
     numbers_api.numbers[:] = [owned_number(VONAGE_NUMBER), owned_number("14155550100", "US")]
 
-    finished = run_setup_process(project, apis_env)
+    finished = run_setup_process(project, account_apis_env)
 
     assert finished.returncode == 1
     assert f"2 numbers that can make voice calls: {VONAGE_NUMBER}, 14155550100" in finished.stderr
@@ -166,7 +142,7 @@ def test_an_account_with_several_numbers_lists_them_and_names_the_setting_to_fil
 
     with (project / ".env").open("a") as env_file:
         env_file.write("VONAGE_NUMBER=+14155550100\n")
-    chosen = run_setup_process(project, apis_env)
+    chosen = run_setup_process(project, account_apis_env)
 
     assert chosen.returncode == 0, chosen.stderr
     assert numbers_api.updates[0].form["msisdn"] == "14155550100" and numbers_api.updates[0].form["country"] == "US"
@@ -175,9 +151,9 @@ def test_an_account_with_several_numbers_lists_them_and_names_the_setting_to_fil
 
 
 def test_what_setup_wrote_is_all_python_app_py_needs_to_place_a_call(
-    project, apis_env, application_api, credentials, tmp_path
+    project, account_apis_env, application_api, credentials, tmp_path
 ):
-    assert run_setup_process(project, apis_env).returncode == 0
+    assert run_setup_process(project, account_apis_env).returncode == 0
     [(application_id, application)] = application_api.applications.items()
     # The Voice API accepts only JWTs signed with the key Vonage made for the application.
     voice_api = VoiceApiStandIn(application_id, application["keys"]["public_key"], credentials.server_context)
@@ -224,11 +200,11 @@ def test_the_sdks_shared_client_sends_a_form_labelled_json_after_a_json_request(
 
 
 def test_a_number_that_cannot_be_linked_leaves_env_naming_the_saved_key_and_a_second_run_links_it(
-    project, apis_env, application_api, numbers_api, capsys
+    project, account_apis_env, application_api, numbers_api, capsys
 ):
     numbers_api.fail_updates("420", "method failed")
 
-    status, output = setup_in_process(project, apis_env, capsys)
+    status, output = setup_in_process(project, account_apis_env, capsys)
 
     assert status == 1
     [application_id] = application_api.applications
@@ -239,7 +215,7 @@ def test_a_number_that_cannot_be_linked_leaves_env_naming_the_saved_key_and_a_se
     assert not any(line.startswith("VONAGE_NUMBER") for line in dotenv_lines(project))
 
     numbers_api.behave()
-    status, output = setup_in_process(project, apis_env, capsys)
+    status, output = setup_in_process(project, account_apis_env, capsys)
 
     assert status == 0, output
     assert list(application_api.applications) == [application_id]
@@ -249,12 +225,12 @@ def test_a_number_that_cannot_be_linked_leaves_env_naming_the_saved_key_and_a_se
 
 
 def test_a_key_that_cannot_be_saved_deletes_the_new_application_again_and_changes_nothing(
-    project, apis_env, application_api, numbers_api, capsys
+    project, account_apis_env, application_api, numbers_api, capsys
 ):
     env_before = (project / ".env").read_text()
     # A folder that is a file: found only when the key is written, after the application exists.
     status, output = setup_in_process(
-        project, {**apis_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "app.py/private.key"}, capsys
+        project, {**account_apis_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "app.py/private.key"}, capsys
     )
 
     assert status == 1
@@ -266,10 +242,10 @@ def test_a_key_that_cannot_be_saved_deletes_the_new_application_again_and_change
     assert_no_secret_in(output)
 
 
-def test_an_existing_key_file_is_never_overwritten(project, apis_env, application_api, capsys):
+def test_an_existing_key_file_is_never_overwritten(project, account_apis_env, application_api, capsys):
     (project / "private.key").write_text("someone else's key")
 
-    status, output = setup_in_process(project, apis_env, capsys)
+    status, output = setup_in_process(project, account_apis_env, capsys)
 
     assert status == 1
     assert "setup never overwrites a private key" in output
@@ -278,9 +254,9 @@ def test_an_existing_key_file_is_never_overwritten(project, apis_env, applicatio
 
 
 def test_an_application_id_the_account_does_not_have_is_named_and_nothing_is_created(
-    project, apis_env, application_api, capsys
+    project, account_apis_env, application_api, capsys
 ):
-    status, output = setup_in_process(project, {**apis_env, "VONAGE_APPLICATION_ID": "no-such-app"}, capsys)
+    status, output = setup_in_process(project, {**account_apis_env, "VONAGE_APPLICATION_ID": "no-such-app"}, capsys)
 
     assert status == 1
     assert "VONAGE_APPLICATION_ID no-such-app is not an application of this account" in output
@@ -288,18 +264,18 @@ def test_an_application_id_the_account_does_not_have_is_named_and_nothing_is_cre
 
 
 def test_a_number_linked_to_another_application_is_moved_and_the_summary_says_so(
-    project, apis_env, numbers_api, capsys
+    project, account_apis_env, numbers_api, capsys
 ):
     numbers_api.numbers[:] = [owned_number(VONAGE_NUMBER, app_id="old-application")]
 
-    status, output = setup_in_process(project, apis_env, capsys)
+    status, output = setup_in_process(project, account_apis_env, capsys)
 
     assert status == 0, output
     assert "away from application old-application" in output
     assert numbers_api.numbers[0]["app_id"] != "old-application"
 
 
-def test_a_env_copied_from_the_example_keeps_every_other_line_and_comment(project, apis_env, capsys):
+def test_a_env_copied_from_the_example_keeps_every_other_line_and_comment(project, account_apis_env, capsys):
     example = (PROJECT_DIR / ".env.example").read_text()
     filled_in = (
         example.replace("VONAGE_API_KEY=\n", f"VONAGE_API_KEY={API_KEY}\n")
@@ -308,7 +284,7 @@ def test_a_env_copied_from_the_example_keeps_every_other_line_and_comment(projec
     )
     (project / ".env").write_text(filled_in)
 
-    status, output = setup_in_process(project, apis_env, capsys)
+    status, output = setup_in_process(project, account_apis_env, capsys)
 
     assert status == 0, output
     before, after = filled_in.splitlines(), dotenv_lines(project)

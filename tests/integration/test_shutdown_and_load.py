@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from stream_audio.call_flow import SHUTDOWN_SECONDS
-from tests.support import app_log, wait_for_log
+from tests.helpers import app_log, wait_for_log
 
 
 def test_shutting_down_stops_the_music_and_hangs_up_every_call_in_progress(start_app, voice_api, caplog):

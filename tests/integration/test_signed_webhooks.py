@@ -10,7 +10,7 @@ import time
 import jwt
 import pytest
 
-from tests.support import APPLICATION_ID, SIGNATURE_SECRET, app_log
+from tests.helpers import APPLICATION_ID, SIGNATURE_SECRET, app_log
 from tools.standins.webhook_events import signed_headers
 
 JSON = {"Content-Type": "application/json"}
@@ -47,7 +47,7 @@ def test_a_correctly_signed_call_plays_its_music_and_is_hung_up(signed_app, voic
 def test_an_event_signed_up_to_30_s_ahead_of_this_clock_is_accepted(signed_app, voice_api):
     call_uuid = signed_app.place_call()
 
-    assert signed_app.vonage_sends(call_uuid, "answered", iat=int(time.time()) + 20).status_code == 204
+    assert signed_app.vonage_sends(call_uuid, "answered", signed_at=int(time.time()) + 20).status_code == 204
 
     voice_api.wait_for("start_stream", call_uuid=call_uuid)
 
@@ -107,7 +107,7 @@ def test_an_event_not_signed_by_vonage_for_this_body_now_gets_a_401_and_nothing_
     call_uuid = signed_app.place_call()
     body, headers = forged(call_uuid, case)
 
-    response = signed_app.post_event(body, headers)
+    response = signed_app.post_to_webhook(body, headers)
 
     assert response.status_code == 401
     assert response.json()["error"]
@@ -125,8 +125,8 @@ def test_a_replayed_event_is_refused_and_starts_nothing_more(signed_app, voice_a
     body = event_body(call_uuid)
     headers = JSON | signed_headers(body, SIGNATURE_SECRET, APPLICATION_ID)
 
-    first = signed_app.post_event(body, headers)
-    replay = signed_app.post_event(body, headers)
+    first = signed_app.post_to_webhook(body, headers)
+    replay = signed_app.post_to_webhook(body, headers)
 
     assert (first.status_code, replay.status_code) == (204, 401)
     assert "a replayed request" in refusals(caplog)[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support import RunningApp
+from tests.integration.helpers import RunningApp
 
 CALLS = 30
 

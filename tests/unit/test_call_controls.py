@@ -8,19 +8,11 @@ import pytest
 
 from stream_audio.call import Call, CallState
 from stream_audio.refused import Refused
-from tests.support import STREAM_SECONDS, http_error
-
-
-def answered_call(account) -> str:
-    [call_uuid] = account.place_calls(1)
-    account.vonage_says(call_uuid, "answered")
-    account.run_for(0.1)
-    assert account.state_of(call_uuid) is CallState.STREAMING
-    return call_uuid
+from tests.unit.helpers import STREAM_SECONDS, http_error
 
 
 def test_stopped_music_is_not_stopped_again_when_time_is_up_and_the_call_is_hung_up_on_time(account):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
     [(started_at, _, _)] = account.sent("start_stream")
 
     account.calls.act(call_uuid, Call.stop_music)
@@ -34,7 +26,7 @@ def test_stopped_music_is_not_stopped_again_when_time_is_up_and_the_call_is_hung
 
 
 def test_music_played_again_stops_when_the_first_hang_up_was_due(account):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
     [(started_at, _, _)] = account.sent("start_stream")
     account.calls.act(call_uuid, Call.stop_music)
     account.run_for(5)
@@ -58,7 +50,7 @@ def test_music_played_again_stops_when_the_first_hang_up_was_due(account):
 
 
 def test_hang_up_pressed_twice_sends_one_hang_up_and_time_up_sends_nothing_more(account):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
 
     account.calls.act(call_uuid, Call.hang_up)
     with pytest.raises(Refused, match="the call is hanging up"):
@@ -84,7 +76,7 @@ def test_a_ringing_call_can_be_hung_up_but_has_no_music_to_stop(account):
 
 
 def test_a_stop_the_voice_api_fails_leaves_the_music_playing_and_stop_music_on_offer(account):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
     account.voice.failures["stop_stream"] = [http_error(500)]
 
     account.calls.act(call_uuid, Call.stop_music)
@@ -97,7 +89,7 @@ def test_a_stop_the_voice_api_fails_leaves_the_music_playing_and_stop_music_on_o
 
 
 def test_the_history_keeps_a_call_after_the_flow_has_forgotten_it_with_vonages_final_word(account):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
     account.run_for(STREAM_SECONDS + 1)
     account.vonage_says(call_uuid, "completed", duration="21", price="0.0084")
 
@@ -118,7 +110,7 @@ def test_the_history_keeps_a_call_after_the_flow_has_forgotten_it_with_vonages_f
 
 
 def test_a_callee_who_hangs_up_while_the_music_is_stopped_has_the_pending_hang_up_cancelled(account, caplog):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
     account.calls.act(call_uuid, Call.stop_music)
     account.run_for(1)
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import jsonschema
 import pytest
 
-from app import PROJECT_DIR
 from stream_audio.ncco import answer_ncco
-
-NCCO_SCHEMA = json.loads((PROJECT_DIR / "tools" / "standins" / "ncco-schema.json").read_text())
+from tests.helpers import NCCO_SCHEMA
 
 
 def test_the_ncco_validates_against_vonages_schema():

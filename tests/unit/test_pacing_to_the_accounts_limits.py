@@ -12,7 +12,7 @@ from stream_audio.call import CallState
 from stream_audio.call_flow import LATEST_MUSIC_START_SECONDS
 from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
 from stream_audio.refused import Refused
-from tests.support import STREAM_SECONDS, FakeClock, FakeDeadlines, http_error, run_for
+from tests.unit.helpers import STREAM_SECONDS, FakeClock, FakeDeadlines, http_error, run_for
 
 # --- the pacer on its own -----------------------------------------------------------
 

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from app import PROJECT_DIR
 from stream_audio.settings import ALL_NAMES, SETTINGS, Settings, SettingsError
-from tests.support import APPLICATION_ID
+from tests.helpers import APPLICATION_ID
+from tests.unit.helpers import problems_with
 
 
-@pytest.fixture
-def good_env(credentials) -> dict[str, str]:
-    return {
-        "VONAGE_APPLICATION_ID": APPLICATION_ID,
-        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
-        "VONAGE_NUMBER": "447700900000",
-        "TO_NUMBER": "447700900001",
-        "BASE_URL": "https://abc123.ngrok.app",
-    }
-
-
-def problems_with(env: dict[str, str]) -> list[str]:
-    with pytest.raises(SettingsError) as raised:
-        Settings.from_env(env)
-    return raised.value.problems
-
-
-def test_the_required_settings_alone_give_the_documented_defaults(good_env, credentials):
-    settings = Settings.from_env(good_env)
+def test_the_required_settings_alone_give_the_documented_defaults(user_env, credentials):
+    settings = Settings.from_env(user_env)
 
     assert settings.application_id == APPLICATION_ID
     assert settings.private_key == credentials.private_pem
@@ -48,10 +30,10 @@ def test_the_required_settings_alone_give_the_documented_defaults(good_env, cred
     assert settings.call_token == "" and settings.signature_secret == ""
 
 
-def test_a_leading_plus_and_a_trailing_slash_are_accepted(good_env):
+def test_a_leading_plus_and_a_trailing_slash_are_accepted(user_env):
     settings = Settings.from_env(
         {
-            **good_env,
+            **user_env,
             "VONAGE_NUMBER": "+447700900000",
             "TO_NUMBER": "+14155550100",
             "BASE_URL": "https://abc.ngrok.app/",
@@ -63,10 +45,10 @@ def test_a_leading_plus_and_a_trailing_slash_are_accepted(good_env):
     assert settings.base_url == "https://abc.ngrok.app"
 
 
-def test_optional_settings_are_read(good_env):
+def test_optional_settings_are_read(user_env):
     settings = Settings.from_env(
         {
-            **good_env,
+            **user_env,
             "STREAM_SECONDS": "2.5",
             "PORT": "8080",
             "VONAGE_API_HOST": "127.0.0.1:8443",
@@ -89,19 +71,19 @@ def test_optional_settings_are_read(good_env):
     assert settings.call_token == "t0ken"
 
 
-def test_secrets_stay_out_of_the_settings_repr(good_env):
+def test_secrets_stay_out_of_the_settings_repr(user_env):
     settings = Settings.from_env(
-        {**good_env, "VONAGE_API_SECRET": "s3cr3t", "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t", "CALL_TOKEN": "t0ken"}
+        {**user_env, "VONAGE_API_SECRET": "s3cr3t", "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t", "CALL_TOKEN": "t0ken"}
     )
 
     text = repr(settings)
     assert "PRIVATE KEY" not in text and "s3cr3t" not in text and "t0ken" not in text
 
 
-def test_the_original_blog_posts_nexmo_names_still_work(good_env):
-    env = {"TO_NUMBER": good_env["TO_NUMBER"], "BASE_URL": good_env["BASE_URL"]}
+def test_the_original_blog_posts_nexmo_names_still_work(user_env):
+    env = {"TO_NUMBER": user_env["TO_NUMBER"], "BASE_URL": user_env["BASE_URL"]}
     for name in ("APPLICATION_ID", "APPLICATION_PRIVATE_KEY_PATH", "NUMBER"):
-        env[f"NEXMO_{name}"] = good_env[f"VONAGE_{name}"]
+        env[f"NEXMO_{name}"] = user_env[f"VONAGE_{name}"]
 
     settings = Settings.from_env(env)
 
@@ -109,31 +91,23 @@ def test_the_original_blog_posts_nexmo_names_still_work(good_env):
     assert settings.vonage_number == "447700900000"
 
 
-def test_vonage_names_win_over_nexmo_names(good_env):
-    settings = Settings.from_env({**good_env, "NEXMO_NUMBER": "15550100000"})
+def test_vonage_names_win_over_nexmo_names(user_env):
+    settings = Settings.from_env({**user_env, "NEXMO_NUMBER": "15550100000"})
 
     assert settings.vonage_number == "447700900000"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project folder of its own, with the default AUDIO in its public/."""
-    (tmp_path / "public").mkdir()
-    shutil.copy(PROJECT_DIR / "public" / "music.mp3", tmp_path / "public")
-    return tmp_path
-
-
-def test_a_relative_key_path_is_relative_to_the_project_folder(good_env, credentials, project):
+def test_a_relative_key_path_is_relative_to_the_project_folder(user_env, credentials, project):
     (project / "keys").mkdir()
     (project / "keys" / "app.key").write_text(credentials.private_pem)
 
-    settings = Settings.from_env({**good_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "keys/app.key"}, project)
+    settings = Settings.from_env({**user_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "keys/app.key"}, project)
 
     assert settings.private_key == credentials.private_pem
 
 
-def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, credentials, project):
-    env = {k: v for k, v in good_env.items() if k != "VONAGE_APPLICATION_PRIVATE_KEY_PATH"}
+def test_the_key_path_defaults_to_private_key_in_the_project_folder(user_env, credentials, project):
+    env = {k: v for k, v in user_env.items() if k != "VONAGE_APPLICATION_PRIVATE_KEY_PATH"}
 
     with pytest.raises(SettingsError) as raised:
         Settings.from_env(env, project)
@@ -148,8 +122,8 @@ def test_the_key_path_defaults_to_private_key_in_the_project_folder(good_env, cr
 
 @pytest.mark.parametrize("name", ["VONAGE_APPLICATION_ID", "VONAGE_NUMBER", "TO_NUMBER"])
 @pytest.mark.parametrize("value", [None, "", "   "])
-def test_a_missing_required_setting_is_named(good_env, name, value):
-    env = {k: v for k, v in good_env.items() if k != name}
+def test_a_missing_required_setting_is_named(user_env, name, value):
+    env = {k: v for k, v in user_env.items() if k != name}
     if value is not None:
         env[name] = value
 
@@ -193,16 +167,16 @@ def pem(key, private_format) -> str:
     ],
     ids=["missing file", "a folder", "binary file", "text", "broken PEM", "EC key", "public key"],
 )
-def test_an_unusable_private_key_file_is_named(good_env, tmp_path, make_key_file, expected):
-    [problem] = problems_with({**good_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": make_key_file(tmp_path)})
+def test_an_unusable_private_key_file_is_named(user_env, tmp_path, make_key_file, expected):
+    [problem] = problems_with({**user_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": make_key_file(tmp_path)})
 
     assert problem.startswith("VONAGE_APPLICATION_PRIVATE_KEY_PATH: ") and expected in problem
 
 
 @pytest.mark.parametrize("name", ["VONAGE_NUMBER", "TO_NUMBER"])
 @pytest.mark.parametrize("value", ["12345", "1234567890123456", "0447700900000", "+44 7700 900000", "44770090000x"])
-def test_a_phone_number_that_is_not_7_to_15_digits_is_named(good_env, name, value):
-    [problem] = problems_with({**good_env, name: value})
+def test_a_phone_number_that_is_not_7_to_15_digits_is_named(user_env, name, value):
+    [problem] = problems_with({**user_env, name: value})
 
     assert problem.startswith(f"{name} {value!r} is not a phone number")
 
@@ -211,21 +185,21 @@ def test_a_phone_number_that_is_not_7_to_15_digits_is_named(good_env, name, valu
     "value",
     ["ftp://abc.ngrok.app", "abc.ngrok.app", "https://", "https://abc.ngrok.app/?x=1", "https://abc.ngrok.app/#top"],
 )
-def test_a_base_url_that_is_not_http_or_https_is_named(good_env, value):
-    [problem] = problems_with({**good_env, "BASE_URL": value})
+def test_a_base_url_that_is_not_http_or_https_is_named(user_env, value):
+    [problem] = problems_with({**user_env, "BASE_URL": value})
 
     assert problem.startswith(f"BASE_URL {value!r} must be the public http(s) URL")
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", "7191"])
-def test_a_stream_seconds_that_is_not_a_positive_number_is_named(good_env, value):
-    [problem] = problems_with({**good_env, "STREAM_SECONDS": value})
+def test_a_stream_seconds_that_is_not_a_positive_number_is_named(user_env, value):
+    [problem] = problems_with({**user_env, "STREAM_SECONDS": value})
 
     assert problem == f"STREAM_SECONDS {value!r} must be a number above 0 and at most 7190"
 
 
-def test_a_fraction_of_a_second_is_a_valid_stream_seconds(good_env):
-    assert Settings.from_env({**good_env, "STREAM_SECONDS": "0.05"}).stream_seconds == 0.05
+def test_a_fraction_of_a_second_is_a_valid_stream_seconds(user_env):
+    assert Settings.from_env({**user_env, "STREAM_SECONDS": "0.05"}).stream_seconds == 0.05
 
 
 @pytest.mark.parametrize(
@@ -243,15 +217,15 @@ def test_a_fraction_of_a_second_is_a_valid_stream_seconds(good_env):
         ("MAX_ACTIVE_CALLS", "ten"),
     ],
 )
-def test_a_whole_number_setting_out_of_range_is_named(good_env, name, value):
-    [problem] = problems_with({**good_env, name: value})
+def test_a_whole_number_setting_out_of_range_is_named(user_env, name, value):
+    [problem] = problems_with({**user_env, name: value})
 
     assert problem.startswith(f"{name} {value!r} must be a whole number above 0")
 
 
 @pytest.mark.parametrize("value", ["https://api.nexmo.com", "api.nexmo.com/v1", "api nexmo com"])
-def test_an_api_host_with_a_scheme_or_path_is_named(good_env, value):
-    [problem] = problems_with({**good_env, "VONAGE_API_HOST": value})
+def test_an_api_host_with_a_scheme_or_path_is_named(user_env, value):
+    [problem] = problems_with({**user_env, "VONAGE_API_HOST": value})
 
     assert problem.startswith(f"VONAGE_API_HOST {value!r} must be host[:port]")
 

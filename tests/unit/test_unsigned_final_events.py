@@ -11,18 +11,11 @@ import pytest
 from stream_audio.call import CallState
 from stream_audio.call_flow import MOST_CHECKS
 from stream_audio.refused import Refused
-from tests.support import STREAM_SECONDS, Account, http_error
-
-
-def answered_call(account: Account) -> str:
-    [call_uuid] = account.place_calls(1)
-    account.vonage_says(call_uuid, "answered")
-    account.run_for(1)
-    return call_uuid
+from tests.unit.helpers import STREAM_SECONDS, Account, http_error
 
 
 def test_a_forged_completed_is_checked_ignored_and_the_call_still_ends_on_time(account, caplog):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
 
     account.vonage_says(call_uuid, "completed")
     account.run_for(STREAM_SECONDS + 1)
@@ -46,7 +39,7 @@ def test_a_forged_final_event_does_not_free_the_calls_max_active_calls_slot(capl
 
 
 def test_a_callee_who_really_hangs_up_early_is_confirmed_and_gets_no_stop_and_no_hang_up(account):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
     account.deadlines.run_next(account.clock() + STREAM_SECONDS)  # time is up: the stop is queued
 
     account.voice.ended[call_uuid] = "completed"
@@ -101,7 +94,7 @@ def test_a_flood_of_forged_final_events_costs_one_check_per_call_and_a_few_at_on
 
 
 def test_a_check_refused_with_429_is_retried_and_one_that_keeps_failing_leaves_the_hang_up_due(account, caplog):
-    call_uuid = answered_call(account)
+    call_uuid = account.answered_call()
     account.voice.failures["get_call"] = [http_error(429), http_error(401)]
 
     account.vonage_says(call_uuid, "completed")

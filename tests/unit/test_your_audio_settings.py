@@ -4,9 +4,6 @@ GREETING_LANGUAGE, checked at start-up and carried into the stream request and t
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import mutagen.mp3
 import pytest
@@ -14,36 +11,9 @@ import requests
 
 from app import PROJECT_DIR
 from stream_audio.setting_values import AUTO_GRACE_SECONDS
-from stream_audio.settings import Settings, SettingsError
-from tests.support import write_mp3, write_wav
-from tools.app_process import user_environment
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project whose public/ holds the shipped audio plus the user's own: message.mp3 and message.wav."""
-    shutil.copytree(PROJECT_DIR / "public", tmp_path / "public")
-    write_mp3(tmp_path / "public" / "message.mp3", 0.6)
-    write_wav(tmp_path / "public" / "message.wav", 0.75)
-    return tmp_path
-
-
-@pytest.fixture
-def user_env(credentials) -> dict[str, str]:
-    return {
-        "VONAGE_APPLICATION_ID": "app-id",
-        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
-        "VONAGE_NUMBER": "447700900000",
-        "TO_NUMBER": "447700900001",
-        "BASE_URL": "https://abc123.ngrok.app",
-    }
-
-
-def problems_with(env: dict[str, str], project: Path) -> list[str]:
-    with pytest.raises(SettingsError) as raised:
-        Settings.from_env(env, project)
-    return raised.value.problems
-
+from stream_audio.settings import Settings
+from tests.helpers import write_mp3, write_wav
+from tests.unit.helpers import problems_with
 
 # --- what start-up accepts --------------------------------------------------------------
 
@@ -144,44 +114,6 @@ def test_a_bad_audio_does_not_also_blame_auto_with_a_second_guess(user_env, proj
     assert problems[1] == (
         "STREAM_SECONDS=auto needs a usable AUDIO and AUDIO_LOOP: fix those, or set STREAM_SECONDS to a number"
     )
-
-
-def test_python_app_py_names_every_audio_problem_in_one_message_without_a_traceback(project, credentials):
-    for name in ("app.py", "stream_audio"):
-        source = PROJECT_DIR / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / name)
-    (project / "public" / "notes.mp3").write_text("Dear customer, ...")
-    env = user_environment(
-        VONAGE_APPLICATION_ID="app-id",
-        VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(credentials.private_key_path),
-        VONAGE_NUMBER="447700900000",
-        TO_NUMBER="447700900001",
-        BASE_URL="https://abc123.ngrok.app",
-        AUDIO="notes.mp3",
-        AUDIO_LEVEL="3",
-        AUDIO_LOOP="0",
-        STREAM_SECONDS="auto",
-        GREETING_LANGUAGE="xx",
-    )
-
-    finished = subprocess.run(
-        [sys.executable, "app.py"], cwd=project, env=env, capture_output=True, text=True, timeout=30
-    )
-
-    assert finished.returncode == 2
-    message = finished.stderr
-    assert message.startswith("Cannot start: 4 setting(s) need attention.")
-    for start in (
-        "  - AUDIO 'notes.mp3' is neither an MP3 nor a WAV",
-        "  - AUDIO_LEVEL '3' must be a number",
-        "  - STREAM_SECONDS=auto needs a usable AUDIO",
-        "  - GREETING_LANGUAGE 'xx' is not a language",
-    ):
-        assert start in message
-    assert "Traceback" not in message
-
-
-# --- the call plays it ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("name", "content_type"), [("message.wav", "audio/wav"), ("message.mp3", "audio/mpeg")])
