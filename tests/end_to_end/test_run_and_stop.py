@@ -1,4 +1,5 @@
-"""`python app.py`, started exactly as a user starts it, against the Voice API stand-in."""
+"""`python app.py`, started exactly as a user starts it, against the Voice API stand-in: a whole
+call, and every way of stopping it leaves no callee on a silent line and says how it went."""
 
 from __future__ import annotations
 
@@ -115,3 +116,29 @@ def test_a_hang_up_in_flight_when_the_app_is_stopped_is_not_sent_twice(start_pro
 
     assert [r.step for r in voice_api.received] == ["create_call", "start_stream", "stop_stream", "hangup"]
     assert "shutting down: ended 1 of 1 call(s)" in running.log()
+
+
+def test_a_second_ctrl_c_exits_at_once_with_one_line_and_exit_code_130(start_process, voice_api):
+    running = start_process(STREAM_SECONDS="60")
+    running.place_call()
+    voice_api.misbehave("hangup", stall=20)
+    running.process.send_signal(signal.SIGINT)
+    running.wait_for_log("shutting down: ending 1 call(s) in progress")
+
+    started = time.monotonic()
+    assert running.stop(signal.SIGINT) == 130
+    assert time.monotonic() - started < 2
+
+    log = running.log()
+    assert log.count("SIGINT again: exiting now") == 1
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log
+
+
+def test_an_app_that_could_not_hang_up_every_call_exits_with_1(start_process, voice_api):
+    running = start_process(STREAM_SECONDS="60")
+    running.place_call()
+    voice_api.misbehave("hangup", status=500)
+
+    assert running.stop(signal.SIGTERM) == 1
+    assert "shutting down: ended 0 of 1 call(s)" in running.log()
+    assert "Traceback" not in running.log()

@@ -3,7 +3,6 @@ against stand-ins for the Application, Numbers and Voice APIs that check basic a
 
 from __future__ import annotations
 
-import signal
 import stat
 from pathlib import Path
 
@@ -13,12 +12,10 @@ from vonage_application import ApplicationConfig
 from vonage_numbers import NumbersError, UpdateNumberParams
 
 from stream_audio.account_setup import run_setup
-from tests.end_to_end.helpers import RunningProcess
 from tests.helpers import ACCOUNT_DOTENV, API_KEY, API_SECRET, TO_NUMBER, VONAGE_NUMBER
-from tests.integration.helpers import run_setup_process, settings_left_to_dotenv
-from tools.app_process import PROJECT_DIR, free_port
+from tests.integration.helpers import run_setup_process
+from tools.app_process import PROJECT_DIR
 from tools.standins.numbers_api import FORM, owned_number
-from tools.standins.voice_api import VoiceApiStandIn
 
 
 def dotenv_lines(project: Path) -> list[str]:
@@ -148,40 +145,6 @@ def test_an_account_with_several_numbers_lists_them_and_names_the_setting_to_fil
     assert numbers_api.updates[0].form["msisdn"] == "14155550100" and numbers_api.updates[0].form["country"] == "US"
     assert dotenv_lines(project).count("VONAGE_NUMBER=+14155550100") == 1  # the user's line, as written
     assert not any(line.startswith("VONAGE_NUMBER=1") for line in dotenv_lines(project))
-
-
-def test_what_setup_wrote_is_all_python_app_py_needs_to_place_a_call(
-    project, account_apis_env, application_api, credentials, tmp_path
-):
-    assert run_setup_process(project, account_apis_env).returncode == 0
-    [(application_id, application)] = application_api.applications.items()
-    # The Voice API accepts only JWTs signed with the key Vonage made for the application.
-    voice_api = VoiceApiStandIn(application_id, application["keys"]["public_key"], credentials.server_context)
-    port = free_port()
-    app = RunningProcess(
-        settings_left_to_dotenv(
-            TO_NUMBER=TO_NUMBER,
-            BASE_URL=f"http://127.0.0.1:{port}",
-            PORT=str(port),
-            CALL_TOKEN="test-call-token",
-            VONAGE_API_HOST=voice_api.host,
-            REQUESTS_CA_BUNDLE=str(credentials.ca_path),
-        ),
-        tmp_path / "app.log",
-        script=str(project / "app.py"),
-    )
-    try:
-        assert app.wait_until_serving(), app.log()
-
-        app.place_call()
-
-        [create] = voice_api.sent("create_call")
-        assert create.claims["application_id"] == application_id
-        assert create.body["from"] == {"type": "phone", "number": VONAGE_NUMBER}
-        assert voice_api.rejected == []
-    finally:
-        app.stop(signal.SIGTERM)
-        voice_api.close()
 
 
 def test_the_sdks_shared_client_sends_a_form_labelled_json_after_a_json_request(application_api, numbers_api):

@@ -1,4 +1,4 @@
-"""The MP3s in public/: real, phone-friendly files, served the way Vonage fetches them."""
+"""The MP3s in public/: real, phone-friendly files, and the generator in tools/ that rebuilds them."""
 
 from __future__ import annotations
 
@@ -25,27 +25,6 @@ def test_each_file_is_a_small_mono_mp3_suited_to_a_phone_line(name):
 def test_the_music_is_long_enough_to_be_a_tune_and_the_silence_long_enough_to_loop_rarely():
     assert mutagen.mp3.MP3(PROJECT_DIR / "public" / "music.mp3").info.length >= 10
     assert mutagen.mp3.MP3(PROJECT_DIR / "public" / "silence.mp3").info.length >= 30
-
-
-@pytest.mark.parametrize("name", AUDIO_FILES)
-def test_the_app_serves_each_file_as_audio_mpeg_with_the_cache_header_vonage_recommends(running_app, name):
-    response = running_app.get(f"/audio/{name}")
-
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "audio/mpeg"
-    assert set(response.headers["Cache-Control"].split(", ")) == {"public", "max-age=360000"}
-    assert response.content == (PROJECT_DIR / "public" / name).read_bytes()
-
-
-def test_range_and_conditional_requests_are_honoured(running_app):
-    whole = running_app.get("/audio/music.mp3")
-
-    part = running_app.get("/audio/music.mp3", headers={"Range": "bytes=100-199"})
-    assert part.status_code == 206
-    assert part.content == whole.content[100:200]
-
-    again = running_app.get("/audio/music.mp3", headers={"If-None-Match": whole.headers["ETag"]})
-    assert again.status_code == 304
 
 
 def test_the_generator_in_tools_rebuilds_both_files(tmp_path):

@@ -40,14 +40,3 @@ def test_the_silence_loops_until_the_app_hangs_up_or_length_timer_ends_the_call(
     stream = answer_ncco("https://abc123.ngrok.app")[1]
 
     assert stream["loop"] == 0  # forever: the app's hang-up and the call's length_timer end it
-
-
-def test_the_app_serves_the_ncco_for_its_own_base_url(running_app):
-    response = running_app.get("/audio/answer.json", params={"uuid": "abc", "to": "447700900001"})
-
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "application/json"
-    ncco = response.json()
-    jsonschema.validate(ncco, NCCO_SCHEMA)
-    assert ncco == answer_ncco(running_app.url)
-    assert ncco[1]["streamUrl"] == [f"{running_app.url}/audio/silence.mp3"]
