@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 import requests
+from urllib3 import HTTPSConnectionPool
+from urllib3.connection import HTTPSConnection
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 from vonage_http_client import AuthenticationError, HttpRequestError, NotFoundError, RateLimitedError, ServerError
 from vonage_voice import CallInfo, CreateCallResponse, Phone
 
@@ -75,6 +78,47 @@ def http_error(status: int) -> Exception:
     response.url = "https://api.nexmo.com/v1/calls"
     errors = {401: AuthenticationError, 404: NotFoundError, 429: RateLimitedError, 500: ServerError}
     return errors.get(status, HttpRequestError)(response)
+
+
+def read_timeout(request: str) -> Exception:
+    """What the SDK raises when the Voice API does not answer `request` (a FakeVoice request's
+    name) within VONAGE_API_TIMEOUT: requests' ReadTimeout for POST /v1/calls; for PUT, DELETE
+    and GET, which urllib3 may retry, a ConnectionError once its (zero) retries are spent."""
+    pool = HTTPSConnectionPool("api.nexmo.com", 443)
+    timed_out = ReadTimeoutError(pool, "/v1/calls", "Read timed out. (read timeout=10)")
+    if request == "create_call":
+        return requests.exceptions.ReadTimeout(timed_out)
+    return requests.ConnectionError(MaxRetryError(pool, "/v1/calls", reason=timed_out))
+
+
+def refused_connection() -> Exception:
+    """What the SDK raises when nothing accepts a connection at VONAGE_API_HOST."""
+    refused = NewConnectionError(
+        HTTPSConnection("api.nexmo.com", 443), "Failed to establish a new connection: [Errno 111] Connection refused"
+    )
+    return requests.ConnectionError(MaxRetryError(HTTPSConnectionPool("api.nexmo.com", 443), "/v1/calls", refused))
+
+
+def unreadable_answer() -> Exception:
+    """What the app's hook on the SDK's session raises for a success answer that is not JSON."""
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b"<html>gateway page</html>"
+    response.headers["Content-Type"] = "text/html"
+    return requests.exceptions.InvalidJSONError("a success answer that is not JSON", response=response)
+
+
+# Each way the Voice API fails, as the SDK raises it for a request.
+VOICE_API_FAILURES: dict[str, Callable[[str], Exception]] = {
+    "401": lambda _: http_error(401),
+    "404": lambda _: http_error(404),
+    "429": lambda _: http_error(429),
+    "500": lambda _: http_error(500),
+    "503": lambda _: http_error(503),
+    "a timeout": read_timeout,
+    "a refused connection": lambda _: refused_connection(),
+    "an answer that is not JSON": lambda _: unreadable_answer(),
+}
 
 
 @dataclass

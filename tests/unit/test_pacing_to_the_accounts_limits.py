@@ -1,18 +1,14 @@
-"""Fast tests of the call logic on a controllable clock: no sockets, no sleeps. The Voice
-API allows 3 new calls and 15 other requests a second; the app keeps under both, sends
-the most urgent request first, retries what can still help, and never sends anything late."""
+"""The Voice API allows 3 new calls and 15 other requests a second: on the fake clock, the app
+keeps under both however many calls there are, and sends the most urgent request first."""
 
 from __future__ import annotations
-
-import itertools
 
 import pytest
 
 from stream_audio.call import CallState
-from stream_audio.call_flow import LATEST_MUSIC_START_SECONDS
 from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
 from stream_audio.refused import Refused
-from tests.unit.helpers import STREAM_SECONDS, FakeClock, FakeDeadlines, http_error, run_for
+from tests.unit.helpers import STREAM_SECONDS, FakeClock, FakeDeadlines, run_for
 
 # --- the pacer on its own -----------------------------------------------------------
 
@@ -128,72 +124,3 @@ def test_when_time_is_up_for_many_calls_hang_ups_overtake_the_music_still_waitin
     ]
     assert len(account.sent("hangup")) == 3
     assert len(starts_before) < 15
-
-
-def test_music_that_can_no_longer_fit_before_length_timer_is_not_started_and_the_call_is_hung_up(account):
-    [call_uuid] = account.place_calls(1)
-    account.voice.failures["start_stream"] = [http_error(429)] * 10
-
-    account.vonage_says(call_uuid, "answered")
-    account.run_for(LATEST_MUSIC_START_SECONDS + 5)
-
-    starts = account.sent("start_stream")
-    assert 2 < len(starts) < 10  # retried, but only while the music could still play in full
-    assert all(when - starts[0][0] < LATEST_MUSIC_START_SECONDS for when, _, _ in starts)
-    assert account.voice.requests_for(call_uuid)[-1] == "hangup"
-    assert account.state_of(call_uuid) is CallState.HUNG_UP
-
-
-@pytest.mark.parametrize("request_name", ["start_stream", "hangup"])
-@pytest.mark.parametrize("status", [429, 500])
-def test_a_transient_failure_of_a_start_or_a_hang_up_is_retried_after_half_a_second(account, request_name, status):
-    [call_uuid] = account.place_calls(1)
-    account.voice.failures[request_name] = [http_error(status)]
-
-    account.vonage_says(call_uuid, "answered")
-    account.run_for(STREAM_SECONDS + 5)
-
-    tries = [when for when, name, _ in account.sent(request_name)]
-    assert len(tries) == 2 and tries[1] - tries[0] == pytest.approx(0.5, abs=0.06)
-    assert account.voice.requests_for(call_uuid).count("hangup") == (2 if request_name == "hangup" else 1)
-    assert account.state_of(call_uuid) is CallState.HUNG_UP
-
-
-def test_a_stop_refused_with_429_is_not_retried_because_the_hang_up_right_after_ends_the_stream(account):
-    [call_uuid] = account.place_calls(1)
-    account.voice.failures["stop_stream"] = [http_error(429)]
-
-    account.vonage_says(call_uuid, "answered")
-    account.run_for(STREAM_SECONDS + 5)
-
-    assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "stop_stream", "hangup"]
-    assert account.state_of(call_uuid) is CallState.HUNG_UP
-
-
-def test_a_hang_up_is_retried_with_doubling_pauses_until_length_timer_would_end_the_call_anyway(account):
-    [call_uuid] = account.place_calls(1)
-    account.voice.failures["hangup"] = [http_error(503)] * 100
-    account.vonage_says(call_uuid, "answered")
-    answered_at = account.clock()
-
-    account.run_for(STREAM_SECONDS + 60)
-
-    tries = [when for when, _, _ in account.sent("hangup")]
-    assert [round(b - a, 1) for a, b in itertools.pairwise(tries)] == [0.5, 1, 2, 4][: len(tries) - 1]
-    assert tries[-1] < answered_at + account.settings.length_timer
-    assert account.state_of(call_uuid) is CallState.LEFT_TO_LENGTH_TIMER
-
-
-def test_a_create_call_refused_with_429_is_sent_again_but_one_that_timed_out_is_not(account, monkeypatch):
-    monkeypatch.setattr("stream_audio.call_placing.time.sleep", account.run_for)
-    account.voice.failures["create_call"] = [http_error(429)]
-    account.place_call()
-    assert len(account.sent("create_call")) == 2
-
-    import requests
-
-    account.voice.failures["create_call"] = [requests.Timeout("read timed out")]
-    with pytest.raises(Refused) as not_placed:
-        account.place_call()
-    assert not_placed.value.status == 504
-    assert len(account.sent("create_call")) == 3  # one more: a call that may exist is not rung twice
