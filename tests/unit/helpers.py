@@ -27,7 +27,7 @@ from stream_audio.settings import Settings, SettingsError
 from stream_audio.voice_requests import VoiceRequests
 from tests.helpers import TO_NUMBER, VONAGE_NUMBER
 
-STREAM_SECONDS = 20  # in Account's settings
+STREAM_SECONDS = 20  # in Account's settings, unless a test says otherwise
 
 
 class FakeClock:
@@ -191,8 +191,7 @@ class Account:
             to_number=TO_NUMBER,
             audio=Audio("music.mp3", "audio/mpeg", 20.0),
             base_url="https://example.test",
-            stream_seconds=STREAM_SECONDS,
-            **{"max_active_calls": 1000, **settings},
+            **{"stream_seconds": STREAM_SECONDS, "max_active_calls": 1000, **settings},
         )
         self.clock = FakeClock()
         self.deadlines = FakeDeadlines(self.clock)
