@@ -3,6 +3,7 @@ audio files a user might add to public/."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -74,5 +75,11 @@ def write_wav(path: Path, seconds: float, sample_width: int = 2, rate: int = 800
 
 def write_mp3(path: Path, seconds: float) -> Path:
     """A mono MP3 of the project's own synthesised music, cut to `seconds`."""
-    path.write_bytes(make_audio.encode(make_audio.music()[: int(seconds * make_audio.SAMPLE_RATE)]))
+    path.write_bytes(make_audio.encode(_synthesised_music()[: int(seconds * make_audio.SAMPLE_RATE)]))
     return path
+
+
+@functools.cache
+def _synthesised_music() -> array:
+    # Synthesising the tune costs about a second of CPU: once per test process is enough.
+    return make_audio.music()
