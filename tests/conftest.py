@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app import PROJECT_DIR
+from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS
 from tests.helpers import (
     ACCOUNT_DOTENV,
     API_KEY,
@@ -124,12 +125,18 @@ def account_apis_env(
 @pytest.fixture
 def start_app(user_env: dict[str, str], voice_api: VoiceApiStandIn) -> Iterator[Callable[..., RunningApp]]:
     """Start the app on the Voice API stand-in with any overrides, e.g. start_app(STREAM_SECONDS="2"),
-    serving `project_dir`'s public/ (the project's own by default)."""
+    serving `project_dir`'s public/ (the project's own by default) and dropping clients idle for
+    `idle_seconds` (python app.py's IDLE_CLIENT_SECONDS by default)."""
     env = {**user_env, "STREAM_SECONDS": "1", "VONAGE_API_HOST": voice_api.host, "VONAGE_API_TIMEOUT": "2"}
     started: list[RunningApp] = []
 
-    def start(project_dir: Path = PROJECT_DIR, **overrides: str) -> RunningApp:
-        started.append(RunningApp(env, project_dir, **overrides))
+    def start(
+        project_dir: Path = PROJECT_DIR,
+        idle_seconds: int = IDLE_CLIENT_SECONDS,
+        cleanup_seconds: int = CLEANUP_SECONDS,
+        **overrides: str,
+    ) -> RunningApp:
+        started.append(RunningApp(env, project_dir, idle_seconds, cleanup_seconds, **overrides))
         return started[-1]
 
     yield start

@@ -15,7 +15,7 @@ from waitress import wasyncore
 
 from app import PROJECT_DIR, create_app
 from stream_audio.app_parts import parts
-from stream_audio.server import listen, make_server
+from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS, listen, make_server
 from stream_audio.settings import ALL_NAMES, Settings
 from tests.helpers import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, wait_until
 from tools.standins.voice_api import VoiceApiStandIn
@@ -53,9 +53,17 @@ class ServedApp:
 class RunningApp(ServedApp):
     """The real app on a real HTTP server in this process."""
 
-    def __init__(self, env: dict[str, str], project_dir: Path = PROJECT_DIR, **overrides: str) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        project_dir: Path = PROJECT_DIR,
+        idle_seconds: int = IDLE_CLIENT_SECONDS,
+        cleanup_seconds: int = CLEANUP_SECONDS,
+        **overrides: str,
+    ) -> None:
         """The app with the settings `env` a user wrote and a test's `overrides`. Vonage reaches it at its
-        own loopback URL unless `overrides` set BASE_URL ("" leaves that to the ngrok agent at NGROK_API_URL)."""
+        own loopback URL unless `overrides` set BASE_URL ("" leaves that to the ngrok agent at NGROK_API_URL).
+        The server drops a client idle `idle_seconds`, checking every `cleanup_seconds`, as python app.py's does."""
         # Bind first, so that BASE_URL and PORT can name the port the server really has.
         listening = listen(0)
         port = listening.getsockname()[1]
@@ -68,7 +76,7 @@ class RunningApp(ServedApp):
         # A browser that has opened the start-up link, and so holds the token's cookie.
         self.browser = requests.Session()
         self.browser.cookies.set("call_token", self.token, domain="127.0.0.1")
-        self._server = make_server(self.app, listening)
+        self._server = make_server(self.app, listening, idle_seconds, cleanup_seconds)
         self._thread = threading.Thread(target=self._server.run, name="app-server", daemon=True)
         self._thread.start()
 
