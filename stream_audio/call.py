@@ -247,9 +247,8 @@ class Call:
         ended_meanwhile = self.check.ending is not None  # an unsigned final status came while it was sent
         if not outcome.failed:
             self.state = CallState.HUNG_UP
-            if ended_meanwhile:
-                return self.check.ask("hung up; asking the Voice API about the final status reported meanwhile")
-            return Next("hung up; waiting for Vonage's final status")
+            # Now that the app's own hang-up is done, a final status that came meanwhile harms nothing.
+            return Next(then=Then.FORGET) if ended_meanwhile else Next("hung up; waiting for Vonage's final status")
         self.state = CallState.LEFT_TO_LENGTH_TIMER
         if shutting_down:
             why = "shutting down"

@@ -27,6 +27,7 @@ blueprint = Blueprint("pages", __name__)
 
 # 1,500 characters of text, each up to 12 bytes as JSON escapes, and room to spare.
 MOST_SAY_BYTES = 32 * 1024
+SEND_TEXT = "Send the words to say as `text`, in a form field or a JSON object"
 OPEN_THE_LINK = "Open the link this server printed at start-up (/call?token=...) first."
 ANOTHER_SITE = "Use this app's own pages: a request another site's page made is refused."
 # Only this app's own script, styles and pages, and no framing: nothing from a CDN, no clickjacking.
@@ -176,12 +177,12 @@ def text_to_say() -> str:
         try:
             body = read_json(request.get_data(), MOST_SAY_BYTES)
         except UnreadableJson as why:
-            raise Refused(400, f'Send the words to say as JSON {{"text": ...}}; this body is {why}.') from None
+            raise Refused(400, f"{SEND_TEXT}: this body is {why}.") from None
         text = body.get("text") if isinstance(body, dict) else None
     else:
         text = request.form.get("text")
     if not isinstance(text, str):
-        raise Refused(400, "Send the words to say as `text`, in a form field or a JSON object.")
+        raise Refused(400, f"{SEND_TEXT}.")
     text = text.strip()
     if not text:
         raise Refused(400, "There is nothing to say: the text is empty.")

@@ -115,14 +115,17 @@ class _Channel(HTTPChannel):
     error_task_class = _LoggedRefusal
 
 
-def make_server(app, listening: socket.socket) -> BaseWSGIServer:
-    """A waitress server for `app` on the bound socket `listening`; `.run()` serves until a signal."""
+def make_server(
+    app, listening: socket.socket, idle_seconds: int = IDLE_CLIENT_SECONDS, cleanup_seconds: int = CLEANUP_SECONDS
+) -> BaseWSGIServer:
+    """A waitress server for `app` on the bound socket `listening`; `.run()` serves until a signal.
+    A client idle `idle_seconds` is dropped at the next check, every `cleanup_seconds`."""
     server = create_server(
         app,
         sockets=[listening],
         threads=THREADS,
-        channel_timeout=IDLE_CLIENT_SECONDS,
-        cleanup_interval=CLEANUP_SECONDS,
+        channel_timeout=idle_seconds,
+        cleanup_interval=cleanup_seconds,
         connection_limit=_connection_limit(),
         max_request_header_size=MAX_REQUEST_HEAD_BYTES,
         max_request_body_size=MAX_REQUEST_BODY_BYTES,

@@ -1,30 +1,28 @@
-"""Fixtures: a throw-away key pair and TLS certificate, the Voice API stand-in,
-and the real app served over real HTTP on loopback, in this process or as `python app.py`."""
+"""Fixtures every tier may use: a throw-away key pair and TLS certificate, a user's settings, a
+clone of the project, the stand-ins for Vonage's APIs, and the real app served in this process."""
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
 
 from app import PROJECT_DIR
-from tests.support import (
+from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS
+from tests.helpers import (
+    ACCOUNT_DOTENV,
     API_KEY,
     API_SECRET,
     APPLICATION_ID,
-    CHROMIUM,
     TO_NUMBER,
     VONAGE_NUMBER,
-    Account,
-    RunningApp,
-    RunningProcess,
+    write_mp3,
+    write_wav,
 )
-from tools.app_process import free_port, user_environment
+from tests.integration.helpers import RunningApp, settings_left_to_dotenv
 from tools.credentials import ThrowAwayCredentials, throwaway_credentials
 from tools.standins.application_api import ApplicationApiStandIn
 from tools.standins.ngrok_agent import NgrokAgentStandIn
@@ -32,50 +30,53 @@ from tools.standins.numbers_api import NumbersApiStandIn, owned_number
 from tools.standins.voice_api import VoiceApiStandIn
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    """Debian's headless Chromium, driven by Playwright: the call page's tests run in a real browser."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing, and CI must run the browser tests: apt-get install chromium")
-        pytest.skip("the browser tests need Chromium: apt-get install chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    """A tab in a fresh browser profile: no cookie, so no token, until it opens the start-up link."""
-    context = chromium.new_context(viewport={"width": 360, "height": 740})
-    context.set_default_timeout(5000)
-    yield context.new_page()
-    context.close()
-
-
 @pytest.fixture(autouse=True)
 def info_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
 
 
-@pytest.fixture
-def account() -> Account:
-    """The call logic on a fake clock, with a fake Voice API: for the fast tests."""
-    return Account()
-
-
 @pytest.fixture(scope="session")
 def credentials(tmp_path_factory: pytest.TempPathFactory) -> ThrowAwayCredentials:
-    """The application's key pair and the stand-in's TLS certificate, made for this run."""
+    """The application's key pair and the stand-ins' TLS certificate, made for this run."""
     return throwaway_credentials(tmp_path_factory.mktemp("credentials"))
 
 
 @pytest.fixture(autouse=True)
 def trust_test_ca(monkeypatch: pytest.MonkeyPatch, credentials: ThrowAwayCredentials) -> None:
-    """The SDK must trust the stand-in's throw-away CA, whatever this machine trusts."""
+    """The SDK must trust the stand-ins' throw-away CA, whatever this machine trusts."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(credentials.ca_path))
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def user_env(credentials: ThrowAwayCredentials) -> dict[str, str]:
+    """The settings a user writes in .env to place calls; each test adds or overrides the rest."""
+    return {
+        "VONAGE_APPLICATION_ID": APPLICATION_ID,
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
+        "VONAGE_NUMBER": VONAGE_NUMBER,
+        "TO_NUMBER": TO_NUMBER,
+        "BASE_URL": "https://abc123.ngrok.app",
+    }
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh clone of the project, for a test to change: its public/ holds the user's own
+    message.mp3 and message.wav beside the shipped audio, and its .env only the account's API
+    key and secret, as before `python app.py setup`."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("app.py", "public", "stream_audio", "templates", "static", "tools"):
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, project / name)
+    write_mp3(project / "public" / "message.mp3", 0.6)
+    write_wav(project / "public" / "message.wav", 0.75)
+    (project / ".env").write_text("\n".join(ACCOUNT_DOTENV) + "\n")
+    return project
 
 
 @pytest.fixture
@@ -94,77 +95,6 @@ def ngrok() -> Iterator[NgrokAgentStandIn]:
 
 
 @pytest.fixture
-def env(credentials: ThrowAwayCredentials, voice_api: VoiceApiStandIn) -> dict[str, str]:
-    """Settings as a user writes them in .env; BASE_URL is filled in per server."""
-    return {
-        "VONAGE_APPLICATION_ID": APPLICATION_ID,
-        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
-        "VONAGE_NUMBER": VONAGE_NUMBER,
-        "TO_NUMBER": TO_NUMBER,
-        "STREAM_SECONDS": "1",
-        "VONAGE_API_HOST": voice_api.host,
-        "VONAGE_API_TIMEOUT": "2",
-    }
-
-
-@pytest.fixture
-def start_app(env: dict[str, str]) -> Iterator[Callable[..., RunningApp]]:
-    """Start the app with `env` plus any overrides, e.g. start_app(STREAM_SECONDS="2"), serving
-    `project_dir`'s public/ (the project's own by default)."""
-    started: list[RunningApp] = []
-
-    def start(project_dir: Path = PROJECT_DIR, **overrides: str) -> RunningApp:
-        started.append(RunningApp({**env, **overrides}, project_dir))
-        return started[-1]
-
-    yield start
-    for running in started:
-        running.close()
-
-
-@pytest.fixture
-def running_app(start_app: Callable[..., RunningApp]) -> RunningApp:
-    return start_app()
-
-
-@pytest.fixture
-def start_process(credentials, voice_api, tmp_path) -> Iterator[Callable[..., RunningProcess]]:
-    """Start `python app.py` with a user's settings, plus any overrides."""
-    started: list[RunningProcess] = []
-
-    def start(**overrides: str) -> RunningProcess:
-        port = free_port()
-        env = user_environment(
-            **{
-                "VONAGE_APPLICATION_ID": APPLICATION_ID,
-                "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(credentials.private_key_path),
-                "VONAGE_NUMBER": f"+{VONAGE_NUMBER}",
-                "TO_NUMBER": TO_NUMBER,
-                "BASE_URL": f"http://127.0.0.1:{port}/",
-                "PORT": str(port),
-                "STREAM_SECONDS": "1",
-                "VONAGE_API_HOST": voice_api.host,
-                "VONAGE_API_SECRET": "api-s3cr3t",
-                "CALL_TOKEN": "test-call-token",
-                "REQUESTS_CA_BUNDLE": str(credentials.ca_path),
-                **overrides,
-            }
-        )
-        started.append(RunningProcess(env, tmp_path / f"app-{len(started)}.log"))
-        assert started[-1].wait_until_serving(), f"app.py did not start serving:\n{started[-1].log()}"
-        return started[-1]
-
-    yield start
-    for running in started:
-        running.stop(signal.SIGKILL)
-
-
-@pytest.fixture
-def app_process(start_process) -> RunningProcess:
-    return start_process()
-
-
-@pytest.fixture
 def application_api(credentials: ThrowAwayCredentials) -> Iterator[ApplicationApiStandIn]:
     """The account's Application API, with no application yet."""
     standin = ApplicationApiStandIn(API_KEY, API_SECRET, credentials.server_context)
@@ -178,3 +108,42 @@ def numbers_api(credentials: ThrowAwayCredentials) -> Iterator[NumbersApiStandIn
     standin = NumbersApiStandIn(API_KEY, API_SECRET, credentials.server_context, [owned_number(VONAGE_NUMBER)])
     yield standin
     standin.close()
+
+
+@pytest.fixture
+def account_apis_env(
+    application_api: ApplicationApiStandIn, numbers_api: NumbersApiStandIn, credentials: ThrowAwayCredentials
+) -> dict[str, str]:
+    """Where the account's stand-ins are: the only settings `python app.py setup` does not find in .env."""
+    return settings_left_to_dotenv(
+        VONAGE_API_HOST=application_api.host,
+        VONAGE_REST_HOST=numbers_api.host,
+        REQUESTS_CA_BUNDLE=str(credentials.ca_path),
+    )
+
+
+@pytest.fixture
+def start_app(user_env: dict[str, str], voice_api: VoiceApiStandIn) -> Iterator[Callable[..., RunningApp]]:
+    """Start the app on the Voice API stand-in with any overrides, e.g. start_app(STREAM_SECONDS="2"),
+    serving `project_dir`'s public/ (the project's own by default) and dropping clients idle for
+    `idle_seconds` (python app.py's IDLE_CLIENT_SECONDS by default)."""
+    env = {**user_env, "STREAM_SECONDS": "1", "VONAGE_API_HOST": voice_api.host, "VONAGE_API_TIMEOUT": "2"}
+    started: list[RunningApp] = []
+
+    def start(
+        project_dir: Path = PROJECT_DIR,
+        idle_seconds: int = IDLE_CLIENT_SECONDS,
+        cleanup_seconds: int = CLEANUP_SECONDS,
+        **overrides: str,
+    ) -> RunningApp:
+        started.append(RunningApp(env, project_dir, idle_seconds, cleanup_seconds, **overrides))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.close()
+
+
+@pytest.fixture
+def running_app(start_app: Callable[..., RunningApp]) -> RunningApp:
+    return start_app()

@@ -1,0 +1,77 @@
+"""`python app.py` and `make demo` as processes, started as a user starts them, and the browser
+that drives the call page."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from app import PROJECT_DIR
+from tests.helpers import wait_until
+from tests.integration.helpers import ServedApp
+from tools.app_process import AppProcess, user_environment
+from tools.standins.voice_api import VoiceApiStandIn
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, which the call page's tests drive
+DEMO_LINE = re.compile(r"^\+(\d+\.\d\d)s  (\w+) +(.*)$")
+
+
+class RunningProcess(AppProcess, ServedApp):
+    """`python app.py`, and Vonage's side of its webhooks."""
+
+    @property
+    def token(self) -> str:
+        return self.env["CALL_TOKEN"]
+
+    @property
+    def signature_secret(self) -> str:
+        return self.env.get("VONAGE_SIGNATURE_SECRET", "")
+
+    def place_call(self) -> str:
+        response = requests.get(self.link(), timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["uuid"]
+
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> None:
+        wait_until(lambda: text in self.log(), timeout, f"app.py logging {text!r}")
+
+    def threads(self) -> int:
+        """How many threads the app's process has now."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"^Threads:\s+(\d+)$", status, re.MULTILINE)[1])
+
+    def callee_hangs_up(self, voice_api: VoiceApiStandIn, call_uuid: str, status: str = "completed") -> None:
+        """The call ends on Vonage's side and Vonage says so; returns once the app has logged it."""
+        voice_api.callee_hangs_up(call_uuid, status)
+        assert self.vonage_sends(call_uuid, status).status_code == 204
+        self.wait_for_log(f"call {call_uuid}: {status}")
+
+
+def start_up(project: Path = PROJECT_DIR, **settings: str) -> subprocess.CompletedProcess:
+    """`python app.py` in `project` with only `settings` set, for a start-up that should be refused."""
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=project,
+        env=user_environment(**settings),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def run_demo(*args: str, project: Path = PROJECT_DIR) -> tuple[int, list[tuple[float, str, str]], str]:
+    """`make demo ARGS=...` in `project`: its exit status, its timeline (seconds, who, what) and all it printed."""
+    finished = subprocess.run(
+        [sys.executable, "-m", "tools.demo", *args], cwd=project, capture_output=True, text=True, timeout=40
+    )
+    timeline = [(float(m[1]), m[2], m[3]) for m in map(DEMO_LINE.match, finished.stdout.splitlines()) if m]
+    return finished.returncode, timeline, finished.stdout + finished.stderr
+
+
+def at(timeline: list[tuple[float, str, str]], who: str, text: str) -> float:
+    """When the first `who` line containing `text` was printed."""
+    return next(t for t, w, what in timeline if w == who and text in what)

@@ -1,0 +1,128 @@
+"""The real app served by waitress in this process, Vonage's side of its webhooks, and
+`python app.py setup` run against the account's stand-ins."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import requests
+from waitress import wasyncore
+
+from app import PROJECT_DIR, create_app
+from stream_audio.app_parts import parts
+from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS, listen, make_server
+from stream_audio.settings import ALL_NAMES, Settings
+from tests.helpers import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, wait_until
+from tools.standins.voice_api import VoiceApiStandIn
+from tools.standins.webhook_events import event_request, signed_headers, vonage_event
+
+
+class ServedApp:
+    """The app under test on loopback, in this process or as `python app.py`: where it is, its call
+    token, and Vonage's side of its event webhook."""
+
+    url: str
+    token: str
+    signature_secret: str
+
+    def link(self, path: str = "/call") -> str:
+        """`path` with the call token in its query: /call is the link the app prints at start-up."""
+        return f"{self.url}{path}?token={self.token}"
+
+    def vonage_sends(
+        self, call_uuid: str, status: str, signed_at: int | None = None, **fields: Any
+    ) -> requests.Response:
+        """POST a call event to the webhook as Vonage does, signed when the app has a signature secret
+        (`signed_at` alters the signature's iat); `fields` add to the event."""
+        body, headers = event_request(vonage_event(call_uuid, status, VONAGE_NUMBER, TO_NUMBER, **fields))
+        if self.signature_secret:
+            claims = {} if signed_at is None else {"iat": signed_at}
+            headers |= signed_headers(body, self.signature_secret, APPLICATION_ID, **claims)
+        return self.post_to_webhook(body, headers)
+
+    def post_to_webhook(self, body: bytes, headers: dict[str, str]) -> requests.Response:
+        """POST `body` to the event webhook as it is: an event Vonage captured, a forgery, garbage."""
+        return requests.post(self.url + "/webhooks/events", data=body, headers=headers, timeout=10)
+
+
+class RunningApp(ServedApp):
+    """The real app on a real HTTP server in this process."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        project_dir: Path = PROJECT_DIR,
+        idle_seconds: int = IDLE_CLIENT_SECONDS,
+        cleanup_seconds: int = CLEANUP_SECONDS,
+        **overrides: str,
+    ) -> None:
+        """The app with the settings `env` a user wrote and a test's `overrides`. Vonage reaches it at its
+        own loopback URL unless `overrides` set BASE_URL ("" leaves that to the ngrok agent at NGROK_API_URL).
+        The server drops a client idle `idle_seconds`, checking every `cleanup_seconds`, as python app.py's does."""
+        # Bind first, so that BASE_URL and PORT can name the port the server really has.
+        listening = listen(0)
+        port = listening.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.settings = Settings.from_env({**env, "BASE_URL": self.url, **overrides, "PORT": str(port)}, project_dir)
+        self.signature_secret = self.settings.signature_secret
+        self.app = create_app(self.settings, project_dir)
+        self.calls = parts(self.app).calls
+        self.token = parts(self.app).call_token.value
+        # A browser that has opened the start-up link, and so holds the token's cookie.
+        self.browser = requests.Session()
+        self.browser.cookies.set("call_token", self.token, domain="127.0.0.1")
+        self._server = make_server(self.app, listening, idle_seconds, cleanup_seconds)
+        self._thread = threading.Thread(target=self._server.run, name="app-server", daemon=True)
+        self._thread.start()
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        """GET `path` as the browser that opened the start-up link."""
+        return self.browser.get(self.url + path, timeout=10, **kwargs)
+
+    def place_call(self) -> str:
+        """Open /call as the browser does; return the new call's uuid."""
+        response = self.get("/call")
+        assert response.status_code == 200, response.text
+        return response.json()["uuid"]
+
+    def callee_hangs_up(self, voice_api: VoiceApiStandIn, call_uuid: str, status: str = "completed") -> None:
+        """The call ends on Vonage's side and Vonage says so; returns once the app has let the call go
+        (without a signature secret, after the app has checked with the Voice API)."""
+        voice_api.callee_hangs_up(call_uuid, status)
+        assert self.vonage_sends(call_uuid, status).status_code == 204
+        wait_until(lambda: self.calls.snapshot(call_uuid) is None, 5, f"the app letting call {call_uuid} go")
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            # Waitress's loop ends once it watches no socket; closing them from its own
+            # thread leaves it no socket to be polling meanwhile.
+            try:
+                self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
+            except OSError:
+                pass  # the loop ended on its own between the check and the pull, and closed the trigger
+            self._thread.join()
+            self._server.task_dispatcher.shutdown()
+        self.calls.close()
+
+
+def steps_sent(voice_api: VoiceApiStandIn, call_uuid: str) -> list[str]:
+    """The Voice API requests creating calls or acting on call `call_uuid`, in order; checks of unsigned
+    final events (GET call) left out."""
+    return [r.step for r in voice_api.received if r.call_uuid in (call_uuid, None) and r.step != "get_call"]
+
+
+def settings_left_to_dotenv(**settings: str) -> dict[str, str]:
+    """This environment with no setting but `settings`, so that the project's .env supplies the rest."""
+    return {**{k: v for k, v in os.environ.items() if k not in ALL_NAMES}, **settings}
+
+
+def run_setup_process(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python app.py setup` in `project`, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "app.py", "setup"], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )

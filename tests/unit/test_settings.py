@@ -1,0 +1,263 @@
+"""Settings: read once at start-up, every problem named together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from stream_audio.settings import ALL_NAMES, SETTINGS, Settings, SettingsError
+from tests.helpers import APPLICATION_ID
+from tests.unit.helpers import problems_with
+
+
+def test_the_required_settings_alone_give_the_documented_defaults(user_env, credentials):
+    settings = Settings.from_env(user_env)
+
+    assert settings.application_id == APPLICATION_ID
+    assert settings.private_key == credentials.private_pem
+    assert settings.vonage_number == "447700900000" and settings.to_number == "447700900001"
+    assert settings.base_url == "https://abc123.ngrok.app"
+    assert settings.stream_seconds == 20.0
+    assert settings.port == 3000
+    assert settings.api_host == "api.nexmo.com"
+    assert settings.api_timeout == 10
+    assert settings.length_timer == 30
+    assert settings.ringing_timer == 60 and settings.longest_call == 90
+    assert settings.max_active_calls == 10
+    assert settings.call_token == "" and settings.signature_secret == ""
+
+
+def test_a_leading_plus_and_a_trailing_slash_are_accepted(user_env):
+    settings = Settings.from_env(
+        {
+            **user_env,
+            "VONAGE_NUMBER": "+447700900000",
+            "TO_NUMBER": "+14155550100",
+            "BASE_URL": "https://abc.ngrok.app/",
+        }
+    )
+
+    assert settings.vonage_number == "447700900000"
+    assert settings.to_number == "14155550100"
+    assert settings.base_url == "https://abc.ngrok.app"
+
+
+def test_optional_settings_are_read(user_env):
+    settings = Settings.from_env(
+        {
+            **user_env,
+            "STREAM_SECONDS": "2.5",
+            "PORT": "8080",
+            "VONAGE_API_HOST": "127.0.0.1:8443",
+            "VONAGE_API_TIMEOUT": "3",
+            "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t",
+            "RINGING_TIMER": "30",
+            "MAX_ACTIVE_CALLS": "3",
+            "CALL_TOKEN": "t0ken",
+        }
+    )
+
+    assert settings.stream_seconds == 2.5
+    assert settings.length_timer == 13  # ceil(2.5) + the 10 s margin
+    assert settings.port == 8080
+    assert settings.api_host == "127.0.0.1:8443"
+    assert settings.api_timeout == 3
+    assert settings.signature_secret == "sig-s3cr3t"
+    assert settings.ringing_timer == 30 and settings.longest_call == 43
+    assert settings.max_active_calls == 3
+    assert settings.call_token == "t0ken"
+
+
+def test_secrets_stay_out_of_the_settings_repr(user_env):
+    settings = Settings.from_env(
+        {**user_env, "VONAGE_API_SECRET": "s3cr3t", "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t", "CALL_TOKEN": "t0ken"}
+    )
+
+    text = repr(settings)
+    assert "PRIVATE KEY" not in text and "s3cr3t" not in text and "t0ken" not in text
+
+
+def test_the_original_blog_posts_nexmo_names_still_work(user_env):
+    env = {"TO_NUMBER": user_env["TO_NUMBER"], "BASE_URL": user_env["BASE_URL"]}
+    for name in ("APPLICATION_ID", "APPLICATION_PRIVATE_KEY_PATH", "NUMBER"):
+        env[f"NEXMO_{name}"] = user_env[f"VONAGE_{name}"]
+
+    settings = Settings.from_env(env)
+
+    assert settings.application_id == APPLICATION_ID
+    assert settings.vonage_number == "447700900000"
+
+
+def test_vonage_names_win_over_nexmo_names(user_env):
+    settings = Settings.from_env({**user_env, "NEXMO_NUMBER": "15550100000"})
+
+    assert settings.vonage_number == "447700900000"
+
+
+def test_a_relative_key_path_is_relative_to_the_project_folder(user_env, credentials, project):
+    (project / "keys").mkdir()
+    (project / "keys" / "app.key").write_text(credentials.private_pem)
+
+    settings = Settings.from_env({**user_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "keys/app.key"}, project)
+
+    assert settings.private_key == credentials.private_pem
+
+
+def test_the_key_path_defaults_to_private_key_in_the_project_folder(user_env, credentials, project):
+    env = {k: v for k, v in user_env.items() if k != "VONAGE_APPLICATION_PRIVATE_KEY_PATH"}
+
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env, project)
+    [problem] = raised.value.problems
+    assert problem.startswith(
+        f"VONAGE_APPLICATION_PRIVATE_KEY_PATH: cannot read the private key at {project / 'private.key'}"
+    )
+
+    (project / "private.key").write_text(credentials.private_pem)
+    assert Settings.from_env(env, project).private_key == credentials.private_pem
+
+
+@pytest.mark.parametrize("name", ["VONAGE_APPLICATION_ID", "VONAGE_NUMBER", "TO_NUMBER"])
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_a_missing_required_setting_is_named(user_env, name, value):
+    env = {k: v for k, v in user_env.items() if k != name}
+    if value is not None:
+        env[name] = value
+
+    assert problems_with(env) == [f"{name} is not set"]
+
+
+def key_file(tmp_path: Path, content: str | bytes) -> str:
+    path = tmp_path / "private.key"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(path)
+
+
+def pem(key, private_format) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, private_format, serialization.NoEncryption()).decode()
+
+
+@pytest.mark.parametrize(
+    ("make_key_file", "expected"),
+    [
+        (lambda tmp: str(tmp / "missing.key"), "cannot read the private key at"),
+        (lambda tmp: str(tmp), "cannot read the private key at"),
+        (lambda tmp: key_file(tmp, b"\xff\xfe\x00binary"), "cannot read the private key at"),
+        (lambda tmp: key_file(tmp, "not a key"), "is not a usable private key"),
+        (
+            lambda tmp: key_file(tmp, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            "is not a usable private key",
+        ),
+        (
+            lambda tmp: key_file(tmp, pem(ec.generate_private_key(ec.SECP256R1()), serialization.PrivateFormat.PKCS8)),
+            "is not a usable private key",
+        ),
+        (
+            lambda tmp: key_file(
+                tmp,
+                rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                .public_key()
+                .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+            ),
+            "is not a usable private key",
+        ),
+    ],
+    ids=["missing file", "a folder", "binary file", "text", "broken PEM", "EC key", "public key"],
+)
+def test_an_unusable_private_key_file_is_named(user_env, tmp_path, make_key_file, expected):
+    [problem] = problems_with({**user_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": make_key_file(tmp_path)})
+
+    assert problem.startswith("VONAGE_APPLICATION_PRIVATE_KEY_PATH: ") and expected in problem
+
+
+@pytest.mark.parametrize("name", ["VONAGE_NUMBER", "TO_NUMBER"])
+@pytest.mark.parametrize("value", ["12345", "1234567890123456", "0447700900000", "+44 7700 900000", "44770090000x"])
+def test_a_phone_number_that_is_not_7_to_15_digits_is_named(user_env, name, value):
+    [problem] = problems_with({**user_env, name: value})
+
+    assert problem.startswith(f"{name} {value!r} is not a phone number")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["ftp://abc.ngrok.app", "abc.ngrok.app", "https://", "https://abc.ngrok.app/?x=1", "https://abc.ngrok.app/#top"],
+)
+def test_a_base_url_that_is_not_http_or_https_is_named(user_env, value):
+    [problem] = problems_with({**user_env, "BASE_URL": value})
+
+    assert problem.startswith(f"BASE_URL {value!r} must be the public http(s) URL")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", "7191"])
+def test_a_stream_seconds_that_is_not_a_positive_number_is_named(user_env, value):
+    [problem] = problems_with({**user_env, "STREAM_SECONDS": value})
+
+    assert problem == f"STREAM_SECONDS {value!r} must be a number above 0 and at most 7190"
+
+
+def test_a_fraction_of_a_second_is_a_valid_stream_seconds(user_env):
+    assert Settings.from_env({**user_env, "STREAM_SECONDS": "0.05"}).stream_seconds == 0.05
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "0"),
+        ("PORT", "65536"),
+        ("PORT", "80.5"),
+        ("PORT", "http"),
+        ("VONAGE_API_TIMEOUT", "0"),
+        ("VONAGE_API_TIMEOUT", "1.5"),
+        ("RINGING_TIMER", "0"),
+        ("RINGING_TIMER", "121"),
+        ("MAX_ACTIVE_CALLS", "0"),
+        ("MAX_ACTIVE_CALLS", "ten"),
+    ],
+)
+def test_a_whole_number_setting_out_of_range_is_named(user_env, name, value):
+    [problem] = problems_with({**user_env, name: value})
+
+    assert problem.startswith(f"{name} {value!r} must be a whole number above 0")
+
+
+@pytest.mark.parametrize("value", ["https://api.nexmo.com", "api.nexmo.com/v1", "api nexmo com"])
+def test_an_api_host_with_a_scheme_or_path_is_named(user_env, value):
+    [problem] = problems_with({**user_env, "VONAGE_API_HOST": value})
+
+    assert problem.startswith(f"VONAGE_API_HOST {value!r} must be host[:port]")
+
+
+def test_every_problem_is_reported_at_once_in_one_readable_message(tmp_path):
+    env = {
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH": str(tmp_path / "nope.key"),
+        "VONAGE_NUMBER": "12",
+        "TO_NUMBER": "abc",
+        "BASE_URL": "ftp://x",
+        "STREAM_SECONDS": "-5",
+        "VONAGE_API_SECRET": "s3cr3t",
+    }
+
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env)
+
+    message = str(raised.value)
+    assert message.startswith("Cannot start: 6 setting(s) need attention.")
+    for name in (
+        "VONAGE_APPLICATION_ID",
+        "VONAGE_APPLICATION_PRIVATE_KEY_PATH",
+        "VONAGE_NUMBER",
+        "TO_NUMBER",
+        "BASE_URL",
+        "STREAM_SECONDS",
+    ):
+        assert f"  - {name}" in message
+    assert ".env.example" in message
+    assert "s3cr3t" not in message
+
+
+def test_the_settings_table_has_one_row_for_each_setting_and_every_name_is_known_to_the_tools():
+    assert sorted(s.field for s in SETTINGS) == sorted(Settings.__dataclass_fields__)
+    assert {"VONAGE_API_KEY", "VONAGE_API_SECRET", "NEXMO_NUMBER", "CALL_TOKEN"} <= set(ALL_NAMES)
