@@ -73,10 +73,13 @@ class Call:
         )
 
     @classmethod
-    def inbound(cls, uuid: str, caller: str, settings: Settings, base_url: str, now: float) -> Call:
+    def inbound(
+        cls, uuid: str, conversation_uuid: str, caller: str, settings: Settings, base_url: str, now: float
+    ) -> Call:
         """A call to VONAGE_NUMBER whose answer NCCO Vonage has just fetched."""
         lives = (settings.length_timer, settings.longest_call)
-        return cls(uuid, "", "inbound", caller, settings.vonage_number, base_url, now, *lives, CallState.INCOMING)
+        numbers = (caller, settings.vonage_number)
+        return cls(uuid, conversation_uuid, "inbound", *numbers, base_url, now, *lives, CallState.INCOMING)
 
     @property
     def in_progress(self) -> bool:
@@ -155,7 +158,7 @@ class Call:
         if self.state is CallState.ENDED:
             return NOTHING
         self.check.ending = VoiceEvent("status", self.uuid, status="unknown")  # none reported was ever confirmed
-        what = f"no final event within {self.longest_life:g} s of placing it; Vonage has ended it, so it is forgotten"
+        what = f"no final event within {self.longest_life:g} s; Vonage has surely ended the call, so it is forgotten"
         return Next(what, Then.FORGET, logging.WARNING)
 
     def answered_event_overdue(self) -> Next:

@@ -120,7 +120,7 @@ class CallFlow:
                 self._changed.notify_all()
         return call.uuid
 
-    def answer_inbound(self, uuid: str, caller: str, base_url: str) -> bool:
+    def answer_inbound(self, uuid: str, conversation_uuid: str, caller: str, base_url: str) -> bool:
         """Vonage fetched the answer NCCO for a call to VONAGE_NUMBER from `caller`: track it, with the
         music on `base_url` once it is answered; False if there is no room for it (or it is not a call)."""
         with self._lock:
@@ -131,7 +131,7 @@ class CallFlow:
                     "call %s: a call to the number from %s; all lines are busy (MAX_ACTIVE_CALLS)", uuid, caller
                 )
                 return False
-            call = Call.inbound(uuid, caller, self._settings, base_url, self._clock())
+            call = Call.inbound(uuid, conversation_uuid, caller, self._settings, base_url, self._clock())
             self._add(call)
             self._later(ANSWERED_WAIT_SECONDS, call, Call.answered_event_overdue)
             log.info("call %s: a call to the number from %s; the music starts once it is answered", uuid, caller)

@@ -31,15 +31,20 @@ class CallTable:
 
     def of(self, event: VoiceEvent) -> Call | None:
         """The call an event is about: by its uuid, or by its conversation (error events name only that)."""
-        return self._calls.get(event.call_uuid or "") or self._by_conversation.get(event.conversation_uuid or "")
+        call = self._calls.get(event.call_uuid) if event.call_uuid else None
+        if call is None and event.conversation_uuid:
+            call = self._by_conversation.get(event.conversation_uuid)
+        return call
 
     def add(self, call: Call) -> None:
         self._calls[call.uuid] = call
-        self._by_conversation[call.conversation_uuid] = call
+        if call.conversation_uuid:
+            self._by_conversation[call.conversation_uuid] = call
 
     def remove(self, call: Call) -> None:
         self._calls.pop(call.uuid, None)
-        self._by_conversation.pop(call.conversation_uuid, None)
+        if self._by_conversation.get(call.conversation_uuid) is call:
+            del self._by_conversation[call.conversation_uuid]
         self.finished[call.uuid] = None
         if len(self.finished) > FINISHED_KEPT:
             self.finished.popitem(last=False)

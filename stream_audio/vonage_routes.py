@@ -26,7 +26,9 @@ def answer() -> Response | tuple[Response, int]:
     """The NCCO for a call being answered: one the app placed, or one to VONAGE_NUMBER. Vonage says
     which by the answer request's `to`; the uuid alone cannot, since Vonage may fetch this before
     POST /v1/calls has answered the app."""
-    uuid, to, caller = (request.args.get(name, "") for name in ("uuid", "to", "from"))
+    uuid, conversation_uuid, to, caller = (
+        request.args.get(name, "") for name in ("uuid", "conversation_uuid", "to", "from")
+    )
     app = parts()
     log.info("call %s: Vonage fetched the answer NCCO (to %s, from %s)", shown(uuid or "-"), shown(to), shown(caller))
     settings = app.settings
@@ -40,18 +42,18 @@ def answer() -> Response | tuple[Response, int]:
         log.error("answer NCCO: %s", why)
         return jsonify(error=str(why)), 503
     if to.removeprefix("+") == settings.vonage_number and call is None:
-        return jsonify(_for_a_caller(uuid, caller.removeprefix("+"), base_url))
+        return jsonify(_for_a_caller(uuid, conversation_uuid, caller.removeprefix("+"), base_url))
     return jsonify(answer_ncco(base_url, settings.greeting, settings.greeting_language))
 
 
-def _for_a_caller(uuid: str, caller: str, base_url: str) -> list[dict]:
+def _for_a_caller(uuid: str, conversation_uuid: str, caller: str, base_url: str) -> list[dict]:
     """Someone rang VONAGE_NUMBER: the greeting and the music, like a call the app placed, if there is room."""
     app = parts()
     settings = app.settings
-    if not (CALL_UUID.fullmatch(uuid) and PHONE_NUMBER.fullmatch(caller)):
+    if not (CALL_UUID.fullmatch(uuid) and CALL_UUID.fullmatch(conversation_uuid) and PHONE_NUMBER.fullmatch(caller)):
         log.warning("answer NCCO: refused a call to the number with a uuid or caller not shaped as Vonage's")
         return one_sentence_ncco(ALL_LINES_BUSY, settings.greeting_language)
-    if not app.calls.answer_inbound(uuid, caller, base_url):
+    if not app.calls.answer_inbound(uuid, conversation_uuid, caller, base_url):
         return one_sentence_ncco(ALL_LINES_BUSY, settings.greeting_language)
     # The silence ends a while after length_timer: the NCCO itself ends the call if the app cannot.
     loops = math.ceil(settings.length_timer / app.silence.seconds)
