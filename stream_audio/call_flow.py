@@ -24,7 +24,7 @@ from stream_audio.call_placing import CallPlacing
 from stream_audio.call_table import CallTable
 from stream_audio.deadlines import Deadlines
 from stream_audio.events import VoiceEvent
-from stream_audio.history import CallHistory
+from stream_audio.history import CallHistory, CallRecord
 from stream_audio.pacer import Pacer, Priority
 from stream_audio.refused import Refused
 from stream_audio.setting_values import CALL_MARGIN_SECONDS
@@ -92,6 +92,13 @@ class CallFlow:
         with self._lock:
             call = self._calls.get(uuid)
             return call.snapshot(self._clock()) if call else None
+
+    def as_recorded(self, uuid: str | None = None) -> list[tuple[Snapshot | None, CallRecord]]:
+        """Call `uuid` (or each in the history, newest first) now, and its record, read as of one moment."""
+        with self._lock:
+            records = self.history.newest_first() if uuid is None else [self.history.of(uuid)]
+            calls = [(self._calls.get(record.uuid), record) for record in records if record is not None]
+            return [(call.snapshot(self._clock()) if call else None, record) for call, record in calls]
 
     # --- placing a call -------------------------------------------------------------------
 

@@ -3,23 +3,33 @@
 CallFlow forgets a call once it has ended; the person watching its page still wants to
 see how it went. So each step the app logs for a call is also noted here, with its wall
 clock time, how long the Voice API took and, for a failure, the reason in plain words.
+
+Steps are kept in the order they happened: a request's step is noted when its answer comes
+back, but it happened when the request was sent, before any event that came meanwhile.
+A call keeps its first FIRST_STEPS_KEPT steps and its latest LATEST_STEPS_KEPT, and counts
+the ones folded between them: a caller's phone or a stranger posting 10,000 events makes
+the page no longer, and its JSON, polled twice a second, no heavier.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-# Enough for a person's afternoon of test calls; each record is a few hundred bytes.
+# Enough for a person's afternoon of test calls; each record is at most about 20 KB.
 CALLS_KEPT = 100
+# How a call went: its start, and how it is going now.
+FIRST_STEPS_KEPT = 20
+LATEST_STEPS_KEPT = 100
 
 
 @dataclass(frozen=True)
 class Step:
-    at: float  # seconds since the epoch
+    at: float  # seconds since the epoch; for a request, when it was sent
     what: str
     took_ms: int | None = None  # how long the Voice API took to answer this step's request
     failure: str | None = None  # why it failed, in plain words
@@ -32,7 +42,8 @@ class CallRecord:
     from_number: str
     to_number: str
     direction: str  # outbound: placed by this app; inbound: someone rang VONAGE_NUMBER
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)  # in time order: the first kept, then the latest
+    folded: int = 0  # steps left out between the first FIRST_STEPS_KEPT and the latest LATEST_STEPS_KEPT
     final_status: str | None = None  # as Vonage reported it
     duration: str | None = None  # seconds, as Vonage reported them
     price: str | None = None
@@ -53,8 +64,8 @@ class CallHistory:
     ) -> None:
         """Start the record of a new call: its first step is `what`."""
         with self._lock:
-            now = self._clock()
-            self._records[uuid] = CallRecord(uuid, now, from_number, to_number, direction, [Step(now, what, took_ms)])
+            first = self._step(what, took_ms)
+            self._records[uuid] = CallRecord(uuid, first.at, from_number, to_number, direction, [first])
             while len(self._records) > self._kept:
                 self._records.popitem(last=False)
 
@@ -64,9 +75,17 @@ class CallHistory:
             record = self._records.get(uuid)
             if record is None:
                 return
-            record.steps.append(Step(self._clock(), what, took_ms, failure))
+            bisect.insort(record.steps, self._step(what, took_ms, failure), key=lambda step: step.at)
+            if len(record.steps) > FIRST_STEPS_KEPT + LATEST_STEPS_KEPT:
+                del record.steps[FIRST_STEPS_KEPT]
+                record.folded += 1
             if failure is not None:
                 record.failure = failure
+
+    def _step(self, what: str, took_ms: int | None = None, failure: str | None = None) -> Step:
+        """A step happening now; one that took the Voice API `took_ms` happened when its request was sent."""
+        at = self._clock() - (took_ms or 0) / 1000
+        return Step(at, what, took_ms, failure)
 
     def ended(self, uuid: str, what: str, status: str, duration: str | None = None, price: str | None = None) -> None:
         """Vonage's final word on call `uuid` (or, with status "unknown", the app's last)."""

@@ -15,7 +15,7 @@ from stream_audio.app_parts import parts
 from stream_audio.bounded_json import UnreadableJson, read_json
 from stream_audio.call import Call
 from stream_audio.call_life import Next
-from stream_audio.call_view import RESTARTED, call_view, when
+from stream_audio.call_view import RESTARTED, call_list, call_view
 from stream_audio.log_text import shown
 from stream_audio.public_url import NoPublicUrl
 from stream_audio.refused import Refused
@@ -86,15 +86,15 @@ def place_call() -> Response:
 
 @blueprint.get("/")
 def home() -> str:
-    app = parts()
-    records = [(record, when(record.placed_at)) for record in app.calls.history.newest_first()]
-    return render_template("home.html", to_number=app.settings.to_number, calls=records)
+    return render_template("home.html", to_number=parts().settings.to_number, calls=call_list())
 
 
 @blueprint.get("/calls/<uuid>")
 def call_page(uuid: str) -> tuple[str, int]:
     view = call_view(uuid)
-    return render_template("call.html", uuid=uuid, view=view, restarted=RESTARTED), 200 if view else 404
+    to_number = parts().settings.to_number
+    page = render_template("call.html", uuid=uuid, view=view, restarted=RESTARTED, to_number=to_number)
+    return page, 200 if view else 404
 
 
 @blueprint.get("/calls/<uuid>.json")

@@ -32,8 +32,18 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(chromium: Browser) -> Iterator[Page]:
-    """A tab in a fresh browser profile: no cookie, so no token, until it opens the start-up link."""
-    context = chromium.new_context(viewport={"width": 360, "height": 740})
+    """A tab in a fresh browser profile, a phone's width: no cookie, so no token, until it opens the start-up link."""
+    yield from _tab(chromium, 360)
+
+
+@pytest.fixture(params=[1280, 360], ids=lambda width: f"{width}px")
+def page_at_each_width(chromium: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A tab as `page` opens, at a laptop's width and at a phone's: a test taking it runs at each."""
+    yield from _tab(chromium, request.param)
+
+
+def _tab(chromium: Browser, width: int) -> Iterator[Page]:
+    context = chromium.new_context(viewport={"width": width, "height": 740})
     context.set_default_timeout(5000)
     yield context.new_page()
     context.close()

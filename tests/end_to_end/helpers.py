@@ -1,5 +1,5 @@
 """`python app.py` and `make demo` as processes, started as a user starts them, and the browser
-that drives the call page."""
+that drives the call page: where to find what a person sees on it."""
 
 from __future__ import annotations
 
@@ -9,15 +9,52 @@ import sys
 from pathlib import Path
 
 import requests
+from playwright.sync_api import Locator, Page
 
 from app import PROJECT_DIR
-from tests.helpers import wait_until
+from tests.helpers import VONAGE_NUMBER, wait_until
 from tests.integration.helpers import ServedApp
 from tools.app_process import AppProcess, user_environment
 from tools.standins.voice_api import VoiceApiStandIn
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, which the call page's tests drive
 DEMO_LINE = re.compile(r"^\+(\d+\.\d\d)s  (\w+) +(.*)$")
+CALL_PAGE = re.compile(r"/calls/([A-Za-z0-9-]+)$")
+
+
+def uuid_of(page: Page) -> str:
+    """The uuid of the call whose page `page` shows."""
+    return CALL_PAGE.search(page.url)[1]
+
+
+def headline(page: Page) -> Locator:
+    """The line that says where the call is, announced to screen readers as it changes."""
+    return page.get_by_role("status").first
+
+
+def answer_line(page: Page) -> Locator:
+    """The line under the Message box: the app's answer to the last button pressed."""
+    return page.get_by_role("status").nth(1)
+
+
+def button(page: Page, name: str) -> Locator:
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def timeline(page: Page) -> Locator:
+    """Each step under "What happened"."""
+    return page.get_by_role("list", name="What happened").get_by_role("listitem")
+
+
+def caller_rings(running: ServedApp, voice_api: VoiceApiStandIn, caller: str) -> str:
+    """`caller` rings VONAGE_NUMBER and is answered, as Vonage plays it: the answer NCCO fetched, then
+    the answered event (signed when the app has a signature secret); the call's uuid."""
+    call_uuid = voice_api.number_rung(caller, VONAGE_NUMBER)
+    where = {"uuid": call_uuid, "to": VONAGE_NUMBER, "from": caller}
+    assert requests.get(f"{running.url}/audio/answer.json", params=where, timeout=10).status_code == 200
+    answered = running.vonage_sends(call_uuid, "answered", direction="inbound", **{"from": caller, "to": VONAGE_NUMBER})
+    assert answered.status_code == 204
+    return call_uuid
 
 
 class RunningProcess(AppProcess, ServedApp):

@@ -11,30 +11,16 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from stream_audio.call_view import RESTARTED
-from tests.end_to_end.helpers import CHROMIUM
+from tests.end_to_end.helpers import CALL_PAGE, CHROMIUM, button, headline, uuid_of
 from tests.helpers import TO_NUMBER, VONAGE_NUMBER
 from tests.integration.helpers import steps_sent
 
 # One line, not one per test; under CI the `chromium` fixture fails each instead.
 if not CHROMIUM.exists() and os.environ.get("CI") != "true":
     pytest.skip(f"the browser tests need Chromium at {CHROMIUM}: apt-get install chromium", allow_module_level=True)
-
-CALL_PAGE = re.compile(r"/calls/([A-Za-z0-9-]+)$")
-
-
-def uuid_of(page: Page) -> str:
-    return CALL_PAGE.search(page.url)[1]
-
-
-def headline(page: Page):
-    return page.get_by_role("status").first
-
-
-def button(page: Page, name: str):
-    return page.get_by_role("button", name=name, exact=True)
 
 
 def test_the_start_up_link_opens_the_calls_page_which_follows_it_to_its_end(start_app, voice_api, page):

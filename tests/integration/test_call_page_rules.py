@@ -1,14 +1,19 @@
 """The call page's rules, asked without a browser: /call answers a browser with a redirect and a
-script with JSON, and the controls need the token, this site's own page and a call they fit."""
+script with JSON, the controls need the token, this site's own page and a call they fit, and what
+the page is sent stays small and is of one moment."""
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import requests
 
-from tests.helpers import TO_NUMBER
+from stream_audio.call_life import CallState
+from stream_audio.events import read_event
+from stream_audio.history import FIRST_STEPS_KEPT, LATEST_STEPS_KEPT, CallRecord
+from tests.helpers import SIGNATURE_SECRET, TO_NUMBER, wait_until
 from tests.integration.helpers import steps_sent
 
 CALL_PAGE = re.compile(r"/calls/([A-Za-z0-9-]+)$")
@@ -59,3 +64,47 @@ def test_a_browser_opening_call_is_sent_to_its_page_and_a_script_gets_json(runni
     )
     assert running_app.get("/calls/no-such-call.json").status_code == 404
     assert first.call_uuid is second.call_uuid is None  # two calls created: no more, no fewer
+
+
+def test_a_call_rung_10000_times_keeps_its_page_and_its_json_small(running_app, voice_api):
+    call_uuid = running_app.place_call()
+    for _ in range(10_000):
+        running_app.calls.on_event(read_event({"uuid": call_uuid, "status": "ringing"}))
+
+    page = running_app.get(f"/calls/{call_uuid}", headers={"Accept": "text/html"})
+    state = running_app.get(f"/calls/{call_uuid}.json")
+
+    folded = 10_001 - FIRST_STEPS_KEPT - LATEST_STEPS_KEPT
+    assert f"… {folded:,} steps not shown …" in page.text
+    assert len(state.json()["steps"]) == FIRST_STEPS_KEPT + 1 + LATEST_STEPS_KEPT
+    assert len(page.content) < 40_000 and len(state.content) < 25_000  # were 1.3 MB and 814 KB
+
+
+def test_a_call_that_ends_while_its_page_asks_about_it_is_shown_going_on_or_ended_never_both(
+    start_app, voice_api, monkeypatch
+):
+    running = start_app(VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET, STREAM_SECONDS="30")
+    call_uuid = running.place_call()
+    voice_api.callee_answers(call_uuid)
+    running.vonage_sends(call_uuid, "answered")
+    wait_until(lambda: running.calls.snapshot(call_uuid).state is CallState.STREAMING, 5, "the music playing")
+    history, read_record = running.calls.history, running.calls.history.of
+    ending = threading.Thread(target=running.vonage_sends, args=(call_uuid, "completed"))
+
+    def record_read_as_the_call_ends(uuid: str) -> CallRecord | None:
+        # Vonage's final status arrives while the page is being read: it waits, or it is all there.
+        monkeypatch.setattr(history, "of", read_record)
+        ending.start()
+        ending.join(1.0)
+        return read_record(uuid)
+
+    monkeypatch.setattr(history, "of", record_read_as_the_call_ends)
+    while_ending = running.get(f"/calls/{call_uuid}.json").json()
+    ending.join()
+    ended = running.get(f"/calls/{call_uuid}.json").json()
+
+    for view in (while_ending, ended):
+        ended_in_timeline = any(step["what"].startswith("ended: completed") for step in view["steps"])
+        assert ended_in_timeline == view["ended"] == view["controls"]["call_again"], view
+        assert view["headline"].startswith("Ended") == view["ended"], view
+    assert ended["ended"]

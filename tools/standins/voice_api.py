@@ -237,6 +237,16 @@ class VoiceApiStandIn:
         with self._changed:
             self._status[call_uuid] = "answered"
 
+    def number_rung(self, caller: str, number: str) -> str:
+        """`caller` rings the application's `number`: a call Vonage knows from now on; its uuid."""
+        call_uuid = str(uuid_module.uuid4())
+        with self._changed:
+            self._live_calls.add(call_uuid)
+            self.conversation_of[call_uuid] = f"CON-{call_uuid}"
+            self._created[call_uuid] = {"to": [{"type": "phone", "number": number}], "from": {"number": caller}}
+            self._status[call_uuid] = "ringing"
+        return call_uuid
+
     def sent(self, step: str, call_uuid: str | None = None) -> list[Received]:
         with self._changed:
             return [r for r in self.received if r.step == step and call_uuid in (None, r.call_uuid)]
