@@ -83,7 +83,6 @@ class CallFlow:
     # --- what the pages ask -------------------------------------------------------------
 
     def __len__(self) -> int:
-        """How many calls the table holds: in progress, or hung up and awaiting their final event."""
         with self._lock:
             return len(self._calls)
 
@@ -113,16 +112,16 @@ class CallFlow:
                 why = f"{in_progress} call(s) are already in progress, the most MAX_ACTIVE_CALLS allows."
                 raise Refused(429, f"{why} Try again when one has ended.")
             self._calls.being_placed += 1
-        call = None
+        call, took_ms = None, 0
         try:
             placed, took_ms = self._placing.place(base_url)
             call = Call.outbound(placed.uuid, placed.conversation_uuid, self._settings, base_url, self._clock())
-            self.history.placed(call.uuid, "placed: POST /v1/calls", *call.numbers, took_ms)
         finally:
-            # One step, so that no other request sees the call counted twice or not at all.
+            # One step, so that no request sees the call counted twice or not at all, nor listed but not tracked.
             with self._changed:
                 self._calls.being_placed -= 1
                 if call is not None:
+                    self.history.placed(call.uuid, "placed: POST /v1/calls", *call.numbers, took_ms)
                     self._add(call)
                 self._changed.notify_all()
         return call.uuid
@@ -262,7 +261,7 @@ class CallFlow:
         if next.then is Then.FORGET:
             self._forget(call)
         elif next.then is Then.START_MUSIC_FOR_CALLER:
-            self.history.placed(call.uuid, "answered: a call to the number", *call.numbers)
+            self.history.placed(call.uuid, "a call to the number", *call.numbers)
             self._carry_out(call, Next("answered; starting the music", Then.START_MUSIC))
         elif next.then is Then.HANG_UP_LATER:
             seconds = self._settings.stream_seconds
