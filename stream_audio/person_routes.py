@@ -36,11 +36,6 @@ PRESENT_THE_TOKEN = (
     "a person asked for one. A script sends the token itself (?token=... or Authorization: Bearer ...); "
     "in a browser, open the link this server printed at start-up."
 )
-# Only this app's own script, styles and pages, and no framing: nothing from a CDN, no clickjacking.
-PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 
 
 @blueprint.before_request
@@ -59,12 +54,10 @@ def only_for_the_token_holder() -> Response | None:
 
 
 @blueprint.after_request
-def page_headers(answer: Response) -> Response:
+def remember_the_token(answer: Response) -> Response:
     call_token = parts().call_token
     if call_token.in_query(request):
         call_token.remember(answer, request)
-    answer.headers["Content-Security-Policy"] = PAGE_POLICY
-    answer.headers["Cache-Control"] = "no-store"
     return answer
 
 
