@@ -1,7 +1,7 @@
 """Another page cannot place a call, in a real browser: Chromium, holding the cookie the start-up
 link left, visits pages a second local server (another port: the same site, so the cookie goes
 along) or another site serves. Their images, frames, scripts, prefetches, prerenders, links and
-forms reach /call; none places a call, and /call is never drawn inside their frames."""
+forms, fetches and beacons reach /call; none places a call, and /call is never drawn inside their frames."""
 
 from __future__ import annotations
 
@@ -41,10 +41,15 @@ def test_what_another_local_page_embeds_or_prefetches_places_no_call_and_is_not_
     call = running.url + "/call"
     another_local_site.pages["/embeds"] = f"""<!doctype html><title>Free ringtones</title>
 <img src="{call}?via=img" alt=""><iframe src="{call}?via=iframe"></iframe><script src="{call}?via=script"></script>
+<object data="{call}?via=object"></object><embed src="{call}?via=embed">
 <link rel="prefetch" href="{call}?via=link-prefetch">
 <script type="speculationrules">
 {{"prefetch": [{{"source": "list", "urls": ["{call}?via=prefetch"]}}],
   "prerender": [{{"source": "list", "urls": ["{call}?via=prerender"]}}]}}
+</script>
+<script>
+fetch("{call}?via=fetch", {{mode: "no-cors", credentials: "include"}});
+navigator.sendBeacon("{call}?via=beacon", "x");
 </script>"""
 
     page.goto(another_local_site.url("/embeds"))
@@ -53,13 +58,17 @@ def test_what_another_local_page_embeds_or_prefetches_places_no_call_and_is_not_
         "same-site, Sec-Fetch-Mode: no-cors, Sec-Fetch-Dest: image)",
         "same-site, Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: iframe)",
         "same-site, Sec-Fetch-Mode: no-cors, Sec-Fetch-Dest: script)",
+        "same-site, Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: object)",
+        "same-site, Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: embed)",
+        "same-site, Sec-Fetch-Mode: no-cors, Sec-Fetch-Dest: empty)",  # the fetch
         "same-site, Sec-Fetch-Mode: no-cors, Sec-Fetch-Dest: empty, Sec-Purpose: prefetch)",
         "none, Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: document, Sec-Purpose: prefetch)",
         "none, Sec-Fetch-Mode: navigate, Sec-Fetch-Dest: document, Sec-Purpose: prefetch;prerender)",
     ]:
         wait_for_log(caplog, NOT_PLACED + how)  # it reached /call with the cookie, and was told no
-    [frame] = page.main_frame.child_frames
-    assert not drawn(frame)
+    wait_for_log(caplog, "/call: refused a request another site's page made")  # the beacon, a POST
+    frames = page.main_frame.child_frames
+    assert len(frames) == 3 and not any(drawn(frame) for frame in frames)  # the iframe, the object, the embed
     assert voice_api.received == []
 
 
