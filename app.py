@@ -21,6 +21,7 @@ from flask import Flask
 
 from stream_audio import person_routes, vonage_routes
 from stream_audio.access import CallToken
+from stream_audio.answer_headers import protect
 from stream_audio.app_parts import AppParts, parts
 from stream_audio.audio import NotPlayable, choose
 from stream_audio.call_flow import CallFlow
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR
     ).install(app)
     app.register_blueprint(vonage_routes.blueprint)
     app.register_blueprint(person_routes.blueprint)
+    # Every answer, Flask's own error pages included.
+    app.after_request(protect)
     return app
 
 

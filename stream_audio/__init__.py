@@ -3,7 +3,8 @@
 settings        every setting, read and checked once at start-up, every problem named together
 audio           what the stream plays: a checked, measured file in public/, or a URL
 public_url      where Vonage reaches this app: BASE_URL, or the ngrok tunnel to PORT
-access          who may place calls and act on them: the call token, and this app's own pages
+access          who may place calls and act on them: the call token, this app's own pages, the person's ask
+answer_headers  what every answer tells the browser: no framing, no caching, no sniffing, no referrer
 app_parts       what create_app builds once and every route shares
 vonage_routes   what Vonage asks: the answer NCCO, the audio files, the event webhook
 ncco            the answer NCCO: the greeting, then silence that holds the line

@@ -3,6 +3,7 @@ Voice API streams), known by its content and measured, or a URL Vonage fetches i
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -10,6 +11,7 @@ from urllib.parse import quote, urlsplit
 import mutagen
 import mutagen.mp3
 import mutagen.wave
+from werkzeug.security import safe_join
 
 MP3 = "audio/mpeg"
 WAV = "audio/wav"
@@ -42,17 +44,37 @@ def choose(value: str, public_dir: Path) -> Audio:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise NotPlayable("is not an http(s) URL nor a file in public/: Vonage fetches http and https only")
         return Audio(value)
-    path = public_dir / value
-    if any(part.startswith(".") for part in Path(value).parts) or not path.resolve().is_relative_to(
-        public_dir.resolve()
-    ):
-        raise NotPlayable("leads outside public/: put the file in public/ and give its name, e.g. message.mp3")
+    path = public_file(public_dir, value)
     try:
         with path.open("rb") as file:
             content_type, seconds = _measure(file)
     except OSError as error:
         raise NotPlayable(f"cannot be read from public/ ({error.strerror or error})") from None
     return Audio(value, content_type, seconds)
+
+
+def public_file(public_dir: Path, name: str) -> Path:
+    """The real path of the file `name` names in `public_dir`, if it is a regular file really inside it:
+    NotPlayable if `name` leads outside (by .., an absolute path, a dotfile or a symlink) or names a
+    directory, a device or a pipe (which would block whoever reads it)."""
+    root = public_dir.resolve()
+    joined = safe_join(str(root), name)
+    if joined is None or any(part.startswith(".") for part in name.split("/")):
+        raise NotPlayable("leads outside public/: put the file in public/ and give its name, e.g. message.mp3")
+    try:
+        real = Path(joined).resolve(strict=True)
+        kind = real.stat().st_mode
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the name
+        raise NotPlayable(f"cannot be read from public/ ({getattr(error, 'strerror', None) or error})") from None
+    except RuntimeError:  # Python before 3.13 says so of a link that leads back to itself
+        raise NotPlayable("is a link that leads back to itself") from None
+    if not real.is_relative_to(root):
+        raise NotPlayable("is a link that leads outside public/: copy the file itself into public/")
+    if any(part.startswith(".") for part in real.relative_to(root).parts):
+        raise NotPlayable("is a link to a dotfile, and dotfiles are never served")
+    if not stat.S_ISREG(kind):
+        raise NotPlayable("is not a file but a directory, a device or a pipe")
+    return real
 
 
 def _measure(file) -> tuple[str, float]:

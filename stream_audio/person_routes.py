@@ -1,6 +1,7 @@
 """What a person uses: / to place a call, /call (the start-up link), and /calls/<uuid> to watch
 a call live and act on it. Every route needs the call token; every button is a POST from this
-app's own pages. Browsers get pages; scripts (application/json, or */* as curl sends) get JSON.
+app's own pages; /call places a call only when the person asks for one. Browsers get pages;
+scripts (application/json, or */* as curl sends) get JSON.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
-from stream_audio.access import from_this_site
+from stream_audio.access import asked_by_the_person, fetch_metadata, from_a_browser, from_this_site
 from stream_audio.app_parts import parts
 from stream_audio.bounded_json import UnreadableJson, read_json
 from stream_audio.call import Call
@@ -30,10 +31,10 @@ MOST_SAY_BYTES = 32 * 1024
 SEND_TEXT = "Send the words to say as `text`, in a form field or a JSON object"
 OPEN_THE_LINK = "Open the link this server printed at start-up (/call?token=...) first."
 ANOTHER_SITE = "Use this app's own pages: a request another site's page made is refused."
-# Only this app's own script, styles and pages, and no framing: nothing from a CDN, no clickjacking.
-PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+PRESENT_THE_TOKEN = (
+    "No call placed: the cookie alone places no call, and this request does not say, as a browser does, that "
+    "a person asked for one. A script sends the token itself (?token=... or Authorization: Bearer ...); "
+    "in a browser, open the link this server printed at start-up."
 )
 
 
@@ -53,19 +54,20 @@ def only_for_the_token_holder() -> Response | None:
 
 
 @blueprint.after_request
-def page_headers(answer: Response) -> Response:
+def remember_the_token(answer: Response) -> Response:
     call_token = parts().call_token
     if call_token.in_query(request):
         call_token.remember(answer, request)
-    answer.headers["Content-Security-Policy"] = PAGE_POLICY
-    answer.headers["Cache-Control"] = "no-store"
     return answer
 
 
 # GET is the start-up link's; the page's Call buttons POST.
 @blueprint.route("/call", methods=["GET", "POST"])
-def place_call() -> Response:
+def place_call() -> Response | str:
     """Ring TO_NUMBER: a browser is sent on to the new call's page (303, so a reload places no second call)."""
+    not_asked = _unless_asked()
+    if not_asked is not None:
+        return not_asked
     app = parts()
     try:
         uuid = app.calls.place_call(_public_url())
@@ -82,6 +84,24 @@ def place_call() -> Response:
         message=f"Ringing {s.to_number} from {s.vonage_number}. Once answered, "
         f"{s.audio.source} plays for {s.stream_seconds:g} s, then the call ends.",
     )
+
+
+def _unless_asked() -> Response | str | None:
+    """None if the person asked for a call; otherwise the answer that places none. A browser says
+    how a request came (fetch metadata): whatever another page, an embed or a prefetch loads gets
+    the Call button. A script must present the token itself: the cookie alone places nothing."""
+    if from_a_browser(request):
+        if asked_by_the_person(request):
+            return None
+        log.info(
+            "/call: no call placed, the person did not ask for it (%s): answered the Call button",
+            fetch_metadata(request),
+        )
+        return render_template("call_button.html", to_number=parts().settings.to_number)
+    if parts().call_token.presented(request):
+        return None
+    log.warning("/call: refused a request from %s with the cookie alone, and no fetch metadata", request.remote_addr)
+    return failure(403, PRESENT_THE_TOKEN)
 
 
 @blueprint.get("/")

@@ -19,6 +19,7 @@ from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import BadRequest
 
+from stream_audio.answer_headers import SERVER_ANSWER
 from stream_audio.log_text import shown
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,10 @@ class _LoggedAppRequest(_LoggedRequest, WSGITask):
 
 
 class _LoggedRefusal(_LoggedRequest, ErrorTask):
-    pass
+    def execute(self) -> None:
+        # Waitress writes these answers itself: they carry the headers the app's own answers do.
+        self.response_headers.extend(SERVER_ANSWER)
+        super().execute()
 
 
 class _Channel(HTTPChannel):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import math
 
-from flask import Blueprint, Response, abort, jsonify, request, send_from_directory
+from flask import Blueprint, Response, abort, jsonify, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from stream_audio.app_parts import parts
+from stream_audio.audio import NotPlayable, public_file
 from stream_audio.bounded_json import UnreadableJson, read_json
 from stream_audio.events import CALL_UUID, MAX_EVENT_BYTES, EventRefused, read_event
 from stream_audio.log_text import shown
@@ -60,16 +61,19 @@ def _for_a_caller(uuid: str, conversation_uuid: str, caller: str, base_url: str)
     return answer_ncco(base_url, settings.greeting, settings.greeting_language, loops)
 
 
-# Without merge_slashes, //etc/passwd stays an absolute path that safe_join refuses
+# Without merge_slashes, //etc/passwd stays an absolute path that public_file refuses
 # with a 404, rather than a redirect into public/.
 @blueprint.get("/audio/<path:filename>", merge_slashes=False)
 def audio(filename: str) -> Response:
-    if any(part.startswith(".") for part in filename.split("/")):
-        abort(404)
     app = parts()
+    try:
+        path = public_file(app.public_dir, filename)
+    except NotPlayable as why:
+        log.warning("/audio/%s: not served: it %s", shown(filename), why)
+        abort(404)
     # AUDIO was judged by its content, so it is served as what it is, whatever its name.
     content_type = app.settings.audio.content_type if filename == app.settings.audio.source else None
-    return send_from_directory(app.public_dir, filename, max_age=360000, mimetype=content_type)
+    return send_file(path, max_age=360000, mimetype=content_type)
 
 
 @blueprint.post("/webhooks/events")

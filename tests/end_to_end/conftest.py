@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.end_to_end.helpers import CHROMIUM, RunningProcess
+from tests.end_to_end.helpers import CHROMIUM, AnotherLocalSite, RunningProcess
 from tests.helpers import API_SECRET, VONAGE_NUMBER
 from tools.app_process import free_port, user_environment
 from tools.credentials import ThrowAwayCredentials
@@ -47,6 +47,14 @@ def _tab(chromium: Browser, width: int) -> Iterator[Page]:
     context.set_default_timeout(5000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def another_local_site() -> Iterator[AnotherLocalSite]:
+    """A second local server on its own port, with no pages until the test writes them."""
+    site = AnotherLocalSite()
+    yield site
+    site.close()
 
 
 @pytest.fixture

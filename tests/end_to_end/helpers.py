@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -86,6 +88,43 @@ class RunningProcess(AppProcess, ServedApp):
         voice_api.callee_hangs_up(call_uuid, status)
         assert self.vonage_sends(call_uuid, status).status_code == 204
         self.wait_for_log(f"call {call_uuid}: {status}")
+
+
+class AnotherLocalSite:
+    """Another server on loopback, on a port of its own, serving the pages a test writes into `pages`:
+    what a red team's page looks like to the browser. Same host, another port: the same site, so
+    the browser sends it this app's SameSite=Strict cookie, and sends this app that cookie for its requests."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, name="another-local-site", daemon=True).start()
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        """Where `path` is; `host` localhost makes it another site to a page of 127.0.0.1."""
+        return f"http://{host}:{self.port}{path}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        pages = self.pages
+
+        class Page(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = pages.get(self.path, "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args) -> None:
+                pass  # pytest shows the app's log, not this site's
+
+        return Page
 
 
 def start_up(project: Path = PROJECT_DIR, **settings: str) -> subprocess.CompletedProcess:

@@ -13,6 +13,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from stream_audio.access import COOKIE
 from stream_audio.call_view import RESTARTED
 from tests.end_to_end.helpers import CALL_PAGE, CHROMIUM, button, headline, uuid_of
 from tests.helpers import TO_NUMBER, VONAGE_NUMBER
@@ -140,7 +141,7 @@ def test_twenty_open_pages_leave_the_servers_thread_count_unchanged(start_proces
     call_uuid = app.place_call()
     threads_before = app.threads()
     context = chromium.new_context()
-    context.add_cookies([{"name": "call_token", "value": app.env["CALL_TOKEN"], "url": app.url}])
+    context.add_cookies([{"name": COOKIE, "value": app.cookie_value, "url": app.url}])
     pages = [context.new_page() for _ in range(20)]
     for tab in pages:
         tab.goto(f"{app.url}/calls/{call_uuid}")

@@ -7,6 +7,8 @@ import re
 
 import requests
 
+from stream_audio.access import COOKIE
+
 
 def test_a_stranger_without_the_start_up_links_token_places_no_call(start_process, voice_api):
     running = start_process(CALL_TOKEN="")  # the default: a token made at start-up
@@ -15,7 +17,7 @@ def test_a_stranger_without_the_start_up_links_token_places_no_call(start_proces
     refused = [
         requests.get(call, timeout=5),
         requests.get(call, params={"token": "guessed"}, timeout=5),
-        requests.get(call, cookies={"call_token": "guessed"}, timeout=5),
+        requests.get(call, cookies={COOKIE: "guessed"}, timeout=5),
     ]
 
     assert [answer.status_code for answer in refused] == [403, 403, 403]

@@ -14,12 +14,24 @@ import requests
 from waitress import wasyncore
 
 from app import PROJECT_DIR, create_app
+from stream_audio.access import COOKIE, CallToken
 from stream_audio.app_parts import parts
 from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS, listen, make_server
 from stream_audio.settings import ALL_NAMES, Settings
 from tests.helpers import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, wait_until
 from tools.standins.voice_api import VoiceApiStandIn
 from tools.standins.webhook_events import event_request, signed_headers, vonage_event
+
+# What Chromium sends with a page the person opens themselves: the address bar, a bookmark, a link
+# in a terminal. A link on one of this app's own pages says same-origin.
+HTML = "text/html,application/xhtml+xml,*/*;q=0.8"
+OPENED_BY_THE_PERSON = {
+    "Accept": HTML,
+    "Sec-Fetch-Site": "none",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-User": "?1",
+    "Sec-Fetch-Dest": "document",
+}
 
 
 class ServedApp:
@@ -33,6 +45,11 @@ class ServedApp:
     def link(self, path: str = "/call") -> str:
         """`path` with the call token in its query: /call is the link the app prints at start-up."""
         return f"{self.url}{path}?token={self.token}"
+
+    @property
+    def cookie_value(self) -> str:
+        """What the start-up link leaves in the browser's cookie: a key derived from the token, not the token."""
+        return CallToken(self.token).cookie_value
 
     def vonage_sends(
         self, call_uuid: str, status: str, signed_at: int | None = None, **fields: Any
@@ -73,19 +90,22 @@ class RunningApp(ServedApp):
         self.app = create_app(self.settings, project_dir)
         self.calls = parts(self.app).calls
         self.token = parts(self.app).call_token.value
-        # A browser that has opened the start-up link, and so holds the token's cookie.
+        # A browser that has opened the start-up link, and so holds its cookie.
         self.browser = requests.Session()
-        self.browser.cookies.set("call_token", self.token, domain="127.0.0.1")
+        self.browser.cookies.set(COOKIE, self.cookie_value, domain="127.0.0.1")
+        # A script that holds the call token, and sends it as curl does with -H "Authorization: Bearer ...".
+        self.script = requests.Session()
+        self.script.headers["Authorization"] = f"Bearer {self.token}"
         self._server = make_server(self.app, listening, idle_seconds, cleanup_seconds)
         self._thread = threading.Thread(target=self._server.run, name="app-server", daemon=True)
         self._thread.start()
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        """GET `path` as the browser that opened the start-up link."""
-        return self.browser.get(self.url + path, timeout=10, **kwargs)
+        """GET `path` as a script holding the call token."""
+        return self.script.get(self.url + path, timeout=10, **kwargs)
 
     def place_call(self) -> str:
-        """Open /call as the browser does; return the new call's uuid."""
+        """GET /call as a script holding the call token; return the new call's uuid."""
         response = self.get("/call")
         assert response.status_code == 200, response.text
         return response.json()["uuid"]

@@ -14,7 +14,7 @@ from stream_audio.call_life import CallState
 from stream_audio.events import read_event
 from stream_audio.history import FIRST_STEPS_KEPT, LATEST_STEPS_KEPT, CallRecord
 from tests.helpers import SIGNATURE_SECRET, TO_NUMBER, wait_until
-from tests.integration.helpers import steps_sent
+from tests.integration.helpers import OPENED_BY_THE_PERSON, steps_sent
 
 CALL_PAGE = re.compile(r"/calls/([A-Za-z0-9-]+)$")
 
@@ -51,7 +51,9 @@ def test_a_control_that_does_not_fit_the_call_now_is_refused_with_why(running_ap
 
 
 def test_a_browser_opening_call_is_sent_to_its_page_and_a_script_gets_json(running_app, voice_api):
-    as_a_browser = running_app.get("/call", headers={"Accept": "text/html,*/*;q=0.8"}, allow_redirects=False)
+    as_a_browser = running_app.browser.get(
+        running_app.url + "/call", headers=OPENED_BY_THE_PERSON, allow_redirects=False, timeout=10
+    )
     as_curl = running_app.get("/call", headers={"Accept": "*/*"})
 
     [first, second] = voice_api.sent("create_call")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,7 +14,7 @@ import requests
 
 from app import PROJECT_DIR
 from stream_audio.events import MAX_EVENT_BYTES
-from tests.helpers import app_log
+from tests.helpers import app_log, app_records
 
 JSON = "application/json"
 
@@ -154,3 +155,51 @@ def test_nothing_outside_public_is_reachable(running_app, path):
 
     assert status == 404
     assert b"import" not in body and b"root:" not in body and str(PROJECT_DIR / "public").encode() not in body
+
+
+@pytest.fixture
+def public_with_links(start_app, project):
+    """The app serving a copy of public/ where links were left: out of it to a key, to the project,
+    to /etc and to a device; to a dotfile, to itself and to a file beside them; and a directory and a pipe."""
+    public = project / "public"
+    (project / "private.key").write_text("-----BEGIN PRIVATE KEY-----\nSECRET\n")
+    (public / "notes.mp3").symlink_to("../private.key")
+    (public / "up").symlink_to("..")
+    (public / "etc").symlink_to("/etc")
+    (public / "zero.mp3").symlink_to("/dev/zero")
+    (public / ".env").write_text("SECRET=dotfile contents\n")
+    (public / "env.mp3").symlink_to(".env")
+    (public / "again.mp3").symlink_to("message.mp3")
+    (public / "loop.mp3").symlink_to("loop.mp3")
+    (public / "albums").mkdir()
+    os.mkfifo(public / "live.mp3")
+    return start_app(project_dir=project)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/audio/notes.mp3",
+        "/audio/up/app.py",
+        "/audio/up/private.key",
+        "/audio/etc/passwd",
+        "/audio/zero.mp3",
+        "/audio/env.mp3",
+        "/audio/albums",
+        "/audio/live.mp3",
+        "/audio/loop.mp3",
+    ],
+)
+def test_a_link_out_of_public_a_directory_or_a_pipe_is_refused_with_one_log_line(public_with_links, caplog, path):
+    status, body = raw_get(public_with_links, path)
+
+    assert status == 404
+    assert b"SECRET" not in body and b"import" not in body and b"root:" not in body
+    refusals = [r for r in app_records(caplog, logging.WARNING) if "not served" in r]
+    assert len(refusals) == 1 and refusals[0].startswith(path + ": not served: it ")
+
+
+def test_a_link_to_another_file_in_public_is_served(public_with_links, project):
+    status, body = raw_get(public_with_links, "/audio/again.mp3")
+
+    assert status == 200 and body == (project / "public" / "message.mp3").read_bytes()

@@ -3,6 +3,7 @@ GREETING_LANGUAGE, read at start-up, and each one that cannot work named in plai
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import mutagen.mp3
@@ -113,3 +114,35 @@ def test_a_bad_audio_does_not_also_blame_auto_with_a_second_guess(user_env, proj
     assert problems[1] == (
         "STREAM_SECONDS=auto needs a usable AUDIO and AUDIO_LOOP: fix those, or set STREAM_SECONDS to a number"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("notes.mp3", "AUDIO 'notes.mp3' is a link that leads outside public/: copy the file itself into public/"),
+        ("albums", "AUDIO 'albums' is not a file but a directory, a device or a pipe"),
+        ("live.mp3", "AUDIO 'live.mp3' is not a file but a directory, a device or a pipe"),
+        ("loop.mp3", "AUDIO 'loop.mp3' "),
+    ],
+    ids=["a link out of public/", "a directory", "a pipe", "a link to itself"],
+)
+def test_audio_that_is_a_link_out_of_public_a_directory_or_a_pipe_is_refused_at_start_up(
+    user_env, project, name, expected
+):
+    write_mp3(project / "elsewhere.mp3", 0.5)  # playable, but not in public/
+    (project / "public" / "notes.mp3").symlink_to("../elsewhere.mp3")
+    (project / "public" / "albums").mkdir()
+    os.mkfifo(project / "public" / "live.mp3")  # opened, it would block start-up for good
+    (project / "public" / "loop.mp3").symlink_to("loop.mp3")
+
+    [problem] = problems_with({**user_env, "AUDIO": name}, project)
+
+    assert problem.startswith(expected)
+
+
+def test_audio_that_is_a_link_to_a_file_in_public_is_played(user_env, project):
+    (project / "public" / "jingle.mp3").symlink_to("message.mp3")
+
+    settings = Settings.from_env({**user_env, "AUDIO": "jingle.mp3"}, project)
+
+    assert settings.audio.source == "jingle.mp3" and settings.audio.content_type == "audio/mpeg"
