@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from urllib.parse import urlsplit
 
 from flask import Request, Response
 
@@ -65,15 +64,6 @@ class CallToken:
 
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(errors="replace"), expected.encode())
-
-
-def from_this_site(request: Request) -> bool:
-    """False for a request another site's page made: a state change must come from this app's own pages."""
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None:
-        return fetch_site in ("same-origin", "none")
-    origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
 
 
 def from_a_browser(request: Request) -> bool:

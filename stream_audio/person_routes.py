@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
-from stream_audio.access import asked_by_the_person, fetch_metadata, from_a_browser, from_this_site
+from stream_audio.access import asked_by_the_person, fetch_metadata, from_a_browser
 from stream_audio.app_parts import parts
 from stream_audio.bounded_json import UnreadableJson, read_json
 from stream_audio.call import Call
@@ -30,6 +30,10 @@ blueprint = Blueprint("pages", __name__)
 MOST_SAY_BYTES = 32 * 1024
 SEND_TEXT = "Send the words to say as `text`, in a form field or a JSON object"
 OPEN_THE_LINK = "Open the link this server printed at start-up (/call?token=...) first."
+PRESS_ON_THE_PAGE = (
+    "Press the buttons on this app's own page: the cookie alone does nothing. "
+    "A script sends the token itself (?token=... or Authorization: Bearer ...)."
+)
 ANOTHER_SITE = "Use this app's own pages: a request another site's page made is refused."
 PRESENT_THE_TOKEN = (
     "No call placed: the cookie alone places no call, and this request does not say, as a browser does, that "
@@ -47,8 +51,19 @@ def only_for_the_token_holder() -> Response | None:
     if not call_token.allows(request):
         log.warning("%s: refused a request from %s without the right token", shown(request.path), request.remote_addr)
         return failure(403, OPEN_THE_LINK)
-    if request.method == "POST" and not from_this_site(request):
-        log.warning("%s: refused a request another site's page made", shown(request.path))
+    # The cookie reaches every local server the browser visits: a button's POST must also carry the
+    # browser's word that this app's own page sent it, or present the token itself as a script does.
+    if request.method != "POST" or call_token.presented(request):
+        return None
+    if not from_a_browser(request):
+        who = request.remote_addr
+        log.warning(
+            "%s: refused a request from %s with the cookie alone, and no fetch metadata", shown(request.path), who
+        )
+        return failure(403, PRESENT_THE_TOKEN if request.endpoint == "pages.place_call" else PRESS_ON_THE_PAGE)
+    if not asked_by_the_person(request):
+        why = fetch_metadata(request)
+        log.warning("%s: refused a request another site's page made (%s)", shown(request.path), why)
         return failure(403, ANOTHER_SITE)
     return None
 

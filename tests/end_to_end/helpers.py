@@ -52,7 +52,8 @@ def caller_rings(running: ServedApp, voice_api: VoiceApiStandIn, caller: str) ->
     """`caller` rings VONAGE_NUMBER and is answered, as Vonage plays it: the answer NCCO fetched, then
     the answered event (signed when the app has a signature secret); the call's uuid."""
     call_uuid = voice_api.number_rung(caller, VONAGE_NUMBER)
-    where = {"uuid": call_uuid, "to": VONAGE_NUMBER, "from": caller}
+    conversation = voice_api.conversation_of[call_uuid]
+    where = {"uuid": call_uuid, "conversation_uuid": conversation, "to": VONAGE_NUMBER, "from": caller}
     assert requests.get(f"{running.url}/audio/answer.json", params=where, timeout=10).status_code == 200
     answered = running.vonage_sends(call_uuid, "answered", direction="inbound", **{"from": caller, "to": VONAGE_NUMBER})
     assert answered.status_code == 204

@@ -19,16 +19,18 @@ from tests.integration.helpers import OPENED_BY_THE_PERSON, steps_sent
 CALL_PAGE = re.compile(r"/calls/([A-Za-z0-9-]+)$")
 
 
-def test_a_control_needs_the_token_and_this_sites_page(running_app, voice_api):
+def test_a_control_needs_the_token_and_this_apps_own_page_not_the_cookie_alone(running_app, voice_api):
     call_uuid = running_app.place_call()
     hang_up = f"{running_app.url}/calls/{call_uuid}/hang-up"
 
     without_token = requests.post(hang_up, timeout=5)
-    from_another_site = running_app.browser.post(hang_up, headers={"Sec-Fetch-Site": "cross-site"}, timeout=5)
+    from_another_site = running_app.press(f"/calls/{call_uuid}/hang-up", headers={"Sec-Fetch-Site": "cross-site"})
+    another_local_server = running_app.browser.post(hang_up, timeout=5)  # the cookie alone, no fetch metadata
     state_without_token = requests.get(f"{running_app.url}/calls/{call_uuid}.json", timeout=5)
 
     assert without_token.status_code == 403 and "start-up" in without_token.json()["error"]
     assert from_another_site.status_code == 403 and "another site" in from_another_site.json()["error"]
+    assert another_local_server.status_code == 403 and "the cookie alone" in another_local_server.json()["error"]
     assert state_without_token.status_code == 403
     time.sleep(0.3)
     assert steps_sent(voice_api, call_uuid) == ["create_call"]
@@ -37,9 +39,9 @@ def test_a_control_needs_the_token_and_this_sites_page(running_app, voice_api):
 def test_a_control_that_does_not_fit_the_call_now_is_refused_with_why(running_app, voice_api):
     call_uuid = running_app.place_call()
 
-    play = running_app.browser.post(f"{running_app.url}/calls/{call_uuid}/music/play", timeout=5)
-    hang_up = running_app.browser.post(f"{running_app.url}/calls/{call_uuid}/hang-up", timeout=5)
-    again = running_app.browser.post(f"{running_app.url}/calls/{call_uuid}/hang-up", timeout=5)
+    play = running_app.press(f"/calls/{call_uuid}/music/play")
+    hang_up = running_app.press(f"/calls/{call_uuid}/hang-up")
+    again = running_app.press(f"/calls/{call_uuid}/hang-up")
 
     assert play.status_code == 409 and play.json()["error"] == "Cannot play the music now: the call is placed."
     assert hang_up.status_code == 202

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from stream_audio.person_routes import ANOTHER_SITE
+from stream_audio.person_routes import ANOTHER_SITE, PRESS_ON_THE_PAGE
 from tests.helpers import app_log, wait_for_log
 
 WORDS = "Our offices reopen on Monday at nine."
@@ -27,13 +27,13 @@ def answered(start_app, voice_api):
 
 def say(running, call_uuid: str, **kwargs) -> requests.Response:
     """POST to the say endpoint as the app's own page does, holding the token's cookie."""
-    return running.browser.post(f"{running.url}/calls/{call_uuid}/say", timeout=10, **kwargs)
+    return running.press(f"/calls/{call_uuid}/say", **kwargs)
 
 
 def test_the_words_are_spoken_into_the_call_in_greeting_language(answered, voice_api, caplog):
     running, call_uuid = answered
 
-    response = say(running, call_uuid, json={"text": WORDS}, headers={"Sec-Fetch-Site": "same-origin"})
+    response = say(running, call_uuid, json={"text": WORDS})
 
     assert response.status_code == 202
     assert response.json()["uuid"] == call_uuid
@@ -137,13 +137,14 @@ def test_without_the_call_token_nothing_is_said(answered, voice_api, caplog):
 def test_another_sites_page_cannot_make_the_callee_hear_its_words(answered, voice_api, caplog, headers):
     running, call_uuid = answered
 
-    response = say(running, call_uuid, json={"text": "Please call 0900 123 456"}, headers=headers)
+    url = f"{running.url}/calls/{call_uuid}/say"
+    response = running.browser.post(url, json={"text": "Please call 0900 123 456"}, headers=headers, timeout=10)
 
     assert response.status_code == 403
-    assert response.json()["error"] == ANOTHER_SITE
+    assert response.json()["error"] in (ANOTHER_SITE, PRESS_ON_THE_PAGE)
     time.sleep(0.2)
     assert voice_api.sent("start_talk") == []
-    assert "say: refused a request another site's page made" in app_log(caplog)
+    assert "say: refused a" in app_log(caplog)
 
 
 def test_a_call_still_ringing_gets_a_409_and_nothing_is_sent(start_app, voice_api):
