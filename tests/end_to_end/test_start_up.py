@@ -4,6 +4,9 @@ readable message with exit code 2 and no traceback."""
 from __future__ import annotations
 
 import socket
+import time
+
+import pytest
 
 from tests.end_to_end.helpers import start_up
 from tools.app_process import free_port
@@ -131,5 +134,54 @@ def test_something_else_answering_at_ngrok_api_url_is_a_readable_refusal_too(use
     assert finished.returncode == 2
     assert finished.stderr.startswith(
         f"Cannot start: The ngrok agent at https://{voice_api.host}/v1 gave an answer "
-        f"this app could not read. Run `ngrok http {port}`"
+        f"this app could not read (HTTP 404). Run `ngrok http {port}`"
     )
+
+
+def test_an_agent_trickling_its_answer_stops_start_up_at_the_one_deadline(user_env, ngrok):
+    port = free_port()
+    ngrok.restart([tunnel(NGROK_URL, f"localhost:{port}")])
+    ngrok.misbehave(byte_every=1.5)  # the whole answer would take about 40 s
+
+    started = time.monotonic()
+    finished = start_up(**{**user_env, "BASE_URL": ""}, PORT=str(port), NGROK_API_URL=ngrok.api_url)
+
+    assert finished.returncode == 2
+    assert finished.stderr == (
+        f"Cannot start: The ngrok agent at {ngrok.api_url} did not answer within 2 s. "
+        f"Run `ngrok http {port}` in another terminal, or set BASE_URL to this server's public URL.\n"
+    )
+    assert time.monotonic() - started < 15  # python's start, the 2 s, and room for a loaded machine
+
+
+@pytest.mark.parametrize(
+    "public_url",
+    [f"{NGROK_URL}\n2024-01-01 INFO forged line", "https://evil.example/steal?x="],
+    ids=["line break", "query"],
+)
+def test_a_tunnel_url_that_is_not_https_host_port_stops_start_up_in_one_line(user_env, ngrok, public_url):
+    port = free_port()
+    ngrok.restart([tunnel(public_url, f"localhost:{port}")])
+
+    finished = start_up(**{**user_env, "BASE_URL": ""}, PORT=str(port), NGROK_API_URL=ngrok.api_url)
+
+    assert finished.returncode == 2
+    assert finished.stderr == (
+        f"Cannot start: ngrok is running but has no https tunnel to port {port}. "
+        f"Run `ngrok http {port}` in another terminal, or set BASE_URL to this server's public URL.\n"
+    )
+    assert finished.stdout == ""
+
+
+def test_json_nested_too_deep_stops_start_up_in_one_line_without_a_traceback(user_env, ngrok):
+    port = free_port()
+    ngrok.misbehave(raw_body=b'{"tunnels": ' + b"[" * 10_000 + b"]" * 10_000 + b"}")
+
+    finished = start_up(**{**user_env, "BASE_URL": ""}, PORT=str(port), NGROK_API_URL=ngrok.api_url)
+
+    assert finished.returncode == 2
+    assert finished.stderr.startswith(
+        f"Cannot start: The ngrok agent at {ngrok.api_url} gave an answer this app could not read "
+        "(JSON nested 10001 deep, more than 20). Run `ngrok http"
+    )
+    assert finished.stderr.count("\n") == 1
