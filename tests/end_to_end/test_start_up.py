@@ -17,28 +17,31 @@ NGROK_URL = "https://first-1234.ngrok-free.app"
 
 def test_bad_settings_stop_start_up_with_one_readable_message_and_no_traceback(tmp_path):
     finished = start_up(
+        VONAGE_APPLICATION_ID="x",
         VONAGE_APPLICATION_PRIVATE_KEY_PATH=str(tmp_path / "missing.key"),
         VONAGE_NUMBER="12",
         TO_NUMBER="447700900001",
         BASE_URL="ftp://example.com",
         STREAM_SECONDS="0",
         VONAGE_API_SECRET="api-s3cr3t",
+        CALL_TOKEN="Zq9",
     )
 
     assert finished.returncode == 2
     assert finished.stdout == ""
     message = finished.stderr
-    assert message.startswith("Cannot start: 5 setting(s) need attention.")
+    assert message.startswith("Cannot start: 6 setting(s) need attention.")
     for name in (
-        "VONAGE_APPLICATION_ID is not set",
+        "VONAGE_APPLICATION_ID 'x' is not a Voice application's id",
         "VONAGE_APPLICATION_PRIVATE_KEY_PATH",
         "VONAGE_NUMBER '12'",
         "BASE_URL 'ftp://example.com'",
         "STREAM_SECONDS '0'",
+        "CALL_TOKEN has 3 character(s): use 16 or more",
     ):
         assert name in message
     assert ".env.example" in message
-    assert "Traceback" not in message and "api-s3cr3t" not in message
+    assert "Traceback" not in message and "api-s3cr3t" not in message and "Zq9" not in message
 
 
 def test_every_audio_problem_is_named_in_one_message_without_a_traceback(user_env, project):
