@@ -98,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_a_person(app: AppProcess) -> None:
     """Keep the app and the stand-in serving while a person clicks through calls, until Ctrl-C."""
+    link = app.start_up_link()
     print(
-        f"\nOpen {app.url}/call?token={CALL_TOKEN} in a browser to place a call and follow it on its page; "
-        f"{app.url}/ places more. Ctrl-C stops.\n",
+        f"\nOpen {link} in a browser to place a call and follow it on its page; "
+        f"{link.split('/call?')[0]}/ places more. Ctrl-C stops.\n",
         flush=True,
     )
     try:

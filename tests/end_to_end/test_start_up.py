@@ -3,12 +3,15 @@ readable message with exit code 2 and no traceback."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
 import pytest
+import requests
 
 from tests.end_to_end.helpers import start_up
+from tests.helpers import TO_NUMBER
 from tools.app_process import free_port
 from tools.standins.ngrok_agent import tunnel
 
@@ -81,6 +84,30 @@ def test_a_port_already_taken_stops_start_up_with_one_line_and_exit_code_2(user_
     assert finished.returncode == 2
     assert finished.stderr == f"Cannot listen on port {port}: Address already in use. Set PORT to a free one.\n"
     assert "Traceback" not in finished.stdout
+
+
+def test_the_start_up_link_is_printed_alone_on_standard_output_and_no_log_line_holds_its_token(start_process):
+    running = start_process(CALL_TOKEN="")  # the default: a token made at start-up
+
+    link = running.start_up_link()
+
+    assert re.fullmatch(rf"http://localhost:{running.port}/call\?token=[A-Za-z0-9_-]{{24}}", link)
+    assert running.printed() == f"{link}\n"
+    token = link.split("token=")[1]
+    assert requests.get(link.replace("localhost", "127.0.0.1"), timeout=10).status_code == 200
+    running.wait_for_log("GET /call")
+    assert (
+        f"Vonage reaches this server at http://127.0.0.1:{running.port}; open the link printed below to ring "
+        f"{TO_NUMBER}" in running.log()
+    )
+    assert token not in running.log()
+
+
+def test_a_call_token_the_user_set_is_printed_as_it_is_in_the_link(start_process):
+    running = start_process(CALL_TOKEN="my-own.token_of~26-chars")
+
+    assert running.start_up_link() == f"http://localhost:{running.port}/call?token=my-own.token_of~26-chars"
+    assert "my-own.token_of~26-chars" not in running.log() and "<CALL_TOKEN>" not in running.log()
 
 
 def test_the_ngrok_url_is_printed_at_start_up_and_calls_are_placed_with_it(start_process, ngrok, voice_api):
