@@ -109,13 +109,15 @@ def serve() -> int:
     except NotPlayable as why:
         print(f"Cannot start: public/silence.mp3 {why}; `make audio` makes it again.", file=sys.stderr)
         return 2
-    call_token = parts(app).call_token
-    link = call_token.link(f"http://localhost:{settings.port}")
-    shown_link = link if call_token.generated else link.replace(call_token.value, "<CALL_TOKEN>")
     found = "" if settings.base_url else " (found from ngrok, asked again for each call)"
     log.info(
-        "Open %s to ring %s; Vonage reaches this server at %s%s", shown_link, settings.to_number, public_url, found
+        "Vonage reaches this server at %s%s; open the link printed below to ring %s",
+        public_url,
+        found,
+        settings.to_number,
     )
+    # The link holds the call token: printed for the person at the terminal, never in a log line.
+    print(parts(app).call_token.link(f"http://localhost:{settings.port}"), flush=True)
     try:
         serve_until_stopped(app, listening)
     finally:

@@ -31,8 +31,8 @@ from tools.app_process import PROJECT_DIR, AppProcess, free_port, user_environme
 from tools.credentials import throwaway_credentials
 from tools.standins.voice_api import VoiceApiStandIn
 
-APPLICATION_ID = "bench-0000-4000-8000-000000000000"
-CALL_TOKEN = "bench-call-token"
+APPLICATION_ID = "be4c0000-0000-4000-8000-000000000000"
+CALL_TOKEN = "bench-call-token-0123456789"
 BURST_CALLS = 300
 WAITING_CALLS = 1000
 WAITING_ANSWER_RATE = 100  # answered events per second while 1,000 calls build up

@@ -3,6 +3,7 @@
 settings        every setting, read and checked once at start-up, every problem named together
 audio           what the stream plays: a checked, measured file in public/, or a URL
 public_url      where Vonage reaches this app: BASE_URL, or the ngrok tunnel to PORT
+ngrok_tunnels   the ngrok agent's answer, read within bounds, and the one tunnel in it believed
 access          who may place calls and act on them: the call token, this app's own pages, the person's ask
 answer_headers  what every answer tells the browser: no framing, no caching, no sniffing, no referrer
 app_parts       what create_app builds once and every route shares

@@ -1,60 +1,86 @@
-"""Where Vonage reaches this app: BASE_URL as given, or else the https tunnel the local
-ngrok agent runs to PORT, asked for afresh each time, since a restarted ngrok has a new URL."""
+"""Where Vonage reaches this app: BASE_URL as given, or else the https tunnel the local ngrok agent
+runs to PORT, asked for afresh each time, since a restarted ngrok has a new URL.
+
+The answer NCCO route asks too, for a call not on record, and strangers can reach it: so a slow
+agent must not hold the server's threads. Requests that need the URL while the agent is being
+asked share that one question, and wait for it at most NGROK_DEADLINE_SECONDS from when it was
+put; beyond MOST_WAITING of them, or while a question past its deadline is still unanswered, the
+refusal comes at once. No answer is kept once given: the next call asks again, so a restarted
+ngrok's new URL is used at once, and a burst arriving while the agent is asked asks it once.
+"""
 
 from __future__ import annotations
 
-import requests
+import threading
+import time
 
+from stream_audio.ngrok_tunnels import NGROK_DEADLINE_SECONDS, NgrokAgent, NoPublicUrl
 from stream_audio.settings import Settings
 
-# The agent is on this machine: it answers in milliseconds or is not running.
-NGROK_TIMEOUT_SECONDS = 2
+__all__ = ["NoPublicUrl", "PublicUrl"]
+
+# Half of the server's 8 threads (stream_audio/server.py): the rest stay free for Vonage's webhooks.
+MOST_WAITING = 4
 
 
-class NoPublicUrl(Exception):
-    """No public URL to give Vonage, and what the user should do about it."""
+class _Question:
+    """One GET /tunnels under way, in a thread of its own, so that whoever waits for it can stop
+    waiting at the deadline even if the agent is still trickling out its answer."""
+
+    def __init__(self, agent: NgrokAgent) -> None:
+        self.deadline = time.monotonic() + NGROK_DEADLINE_SECONDS
+        self.answered = threading.Event()
+        self.url = ""
+        self.refusal: NoPublicUrl | None = None
+        threading.Thread(target=self._ask, args=(agent,), name="ngrok-question", daemon=True).start()
+
+    def _ask(self, agent: NgrokAgent) -> None:
+        try:
+            self.url = agent.tunnel_url(self.deadline)
+        except NoPublicUrl as why:
+            self.refusal = why
+        finally:
+            self.answered.set()
+
+    @property
+    def overdue(self) -> bool:
+        return not self.answered.is_set() and time.monotonic() >= self.deadline
 
 
 class PublicUrl:
     def __init__(self, settings: Settings) -> None:
         self._base_url = settings.base_url
-        self._ngrok_api_url = settings.ngrok_api_url
-        self._port = settings.port
-
-    @property
-    def from_ngrok(self) -> bool:
-        return not self._base_url
+        self._agent = NgrokAgent(settings.ngrok_api_url, settings.port)
+        self._lock = threading.Lock()
+        self._question: _Question | None = None
+        self._waiting = 0
 
     def current(self) -> str:
         """The public base URL right now, without a trailing slash, or NoPublicUrl saying what to do."""
         if self._base_url:
             return self._base_url
+        question = self._join_question()
         try:
-            answer = requests.get(f"{self._ngrok_api_url}/tunnels", timeout=NGROK_TIMEOUT_SECONDS)
-            answer.raise_for_status()
-            tunnels = answer.json()["tunnels"]
-            found = [
-                t["public_url"].rstrip("/")
-                for t in tunnels
-                if t["proto"] == "https" and _port_of(t["config"]["addr"]) == str(self._port)
-            ]
-        except (requests.HTTPError, ValueError, KeyError, TypeError, AttributeError):
-            raise NoPublicUrl(
-                f"The ngrok agent at {self._ngrok_api_url} gave an answer this app could not read. {self._what_to_do}"
-            ) from None
-        except requests.RequestException:
-            raise NoPublicUrl(
-                f"No ngrok agent answered at {self._ngrok_api_url} (NGROK_API_URL). {self._what_to_do}"
-            ) from None
-        if not found:
-            raise NoPublicUrl(f"ngrok is running but has no https tunnel to port {self._port}. {self._what_to_do}")
-        return found[0]
+            answered = question.answered.wait(question.deadline - time.monotonic())
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        if not answered:
+            raise self._agent.too_slow()
+        if question.refusal:
+            raise NoPublicUrl(str(question.refusal))
+        return question.url
 
-    @property
-    def _what_to_do(self) -> str:
-        return f"Run `ngrok http {self._port}` in another terminal, or set BASE_URL to this server's public URL."
-
-
-def _port_of(addr: str) -> str:
-    """The local port of a tunnel's `config.addr`: http://localhost:3000, localhost:3000 or 3000."""
-    return str(addr).rstrip("/").rsplit(":", 1)[-1]
+    def _join_question(self) -> _Question:
+        """The question under way, or a new one; NoPublicUrl at once if too many wait or the last is overdue."""
+        with self._lock:
+            if self._question is not None and self._question.overdue:
+                raise self._agent.too_slow()
+            if self._waiting >= MOST_WAITING:
+                raise self._agent.refusal(
+                    f"The ngrok agent at {self._agent.api_url} is slow to answer: {MOST_WAITING} requests wait for it."
+                )
+            if self._question is None or self._question.answered.is_set():
+                self._question = _Question(self._agent)
+            self._waiting += 1
+            return self._question

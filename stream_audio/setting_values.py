@@ -30,6 +30,11 @@ AUTO_GRACE_SECONDS = 1.0
 MAX_SPOKEN_CHARACTERS = 1500
 PHONE_NUMBER = re.compile(r"[1-9][0-9]{6,14}")
 API_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+APPLICATION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# The token travels in the start-up link's query: characters that need no escaping there, and
+# enough of them that guessing is hopeless (the generated one has 24).
+CALL_TOKEN = re.compile(r"[A-Za-z0-9._~-]+")
+LEAST_CALL_TOKEN_CHARACTERS = 16
 
 
 class Unusable(ValueError):
@@ -37,6 +42,32 @@ class Unusable(ValueError):
 
 
 def text(value: str, **_: Any) -> str:
+    return value
+
+
+def application_id(value: str, **_: Any) -> str:
+    if not APPLICATION_ID.fullmatch(value):
+        raise Unusable(
+            f" {value!r} is not a Voice application's id, a UUID such as 0f1e2d3c-4b5a-4678-9abc-def012345678: "
+            "copy it from the dashboard, or run `python app.py setup`"
+        )
+    return value
+
+
+def call_token(value: str, **_: Any) -> str:
+    """A token the user chose; never repeated in a message, since it is a secret."""
+    if not value:
+        return ""
+    if not CALL_TOKEN.fullmatch(value):
+        raise Unusable(
+            " has a character that does not belong in a link: use only letters, digits and - . _ ~ "
+            "(or leave it blank for a new token at each start)"
+        )
+    if len(value) < LEAST_CALL_TOKEN_CHARACTERS:
+        raise Unusable(
+            f" has {len(value)} character(s): use {LEAST_CALL_TOKEN_CHARACTERS} or more, which no stranger "
+            "guesses (or leave it blank for a new token at each start)"
+        )
     return value
 
 

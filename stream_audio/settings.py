@@ -14,8 +14,10 @@ from stream_audio.setting_values import (
     Unusable,
     above_zero,
     api_host,
+    application_id,
     audio,
     between,
+    call_token,
     callee_number,
     http_url,
     one_of,
@@ -102,7 +104,7 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("VONAGE_APPLICATION_ID", "application_id", text, legacy_name="NEXMO_APPLICATION_ID"),
+    Setting("VONAGE_APPLICATION_ID", "application_id", application_id, legacy_name="NEXMO_APPLICATION_ID"),
     Setting(
         "VONAGE_APPLICATION_PRIVATE_KEY_PATH",
         "private_key",
@@ -125,7 +127,7 @@ SETTINGS = (
     # The account's Voice API limits: Vonage answers 429 beyond them and queues nothing.
     Setting("VONAGE_CALLS_PER_SECOND", "calls_per_second", above_zero(int, 1000), "3"),
     Setting("VONAGE_REQUESTS_PER_SECOND", "requests_per_second", above_zero(int, 1000), "15"),
-    Setting("CALL_TOKEN", "call_token", text, ""),
+    Setting("CALL_TOKEN", "call_token", call_token, ""),
     Setting("VONAGE_SIGNATURE_SECRET", "signature_secret", text, ""),
     Setting("GREETING", "greeting", spoken_text, DEFAULT_GREETING, blank_is_a_value=True),
     Setting("GREETING_LANGUAGE", "greeting_language", tts_language, "en-US"),

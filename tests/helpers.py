@@ -20,6 +20,7 @@ from app import PROJECT_DIR
 from tools import make_audio
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+CALL_TOKEN = "test-call-token-0123456789"
 VONAGE_NUMBER = "447700900000"
 TO_NUMBER = "447700900001"
 SIGNATURE_SECRET = "sig-secret-0123456789abcdefghijklmnopqrstuv"

@@ -32,16 +32,19 @@ def user_environment(**settings: str) -> dict[str, str]:
 
 
 class AppProcess:
-    """`python app.py` with `env`, its output in `log_path`."""
+    """`python app.py` with `env`: its log (standard error) in `log_path`, and what it prints for the
+    person at the terminal (standard output: the start-up link, which holds the call token) beside it."""
 
     def __init__(self, env: dict[str, str], log_path: Path, script: str = "app.py") -> None:
         self.env = env
         self.log_path = log_path
+        self.printed_path = log_path.with_suffix(".printed")
         self.port = int(env["PORT"])
         self.url = f"http://127.0.0.1:{self.port}"
         self._log_file = log_path.open("w")
+        self._printed_file = self.printed_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, script], cwd=PROJECT_DIR, env=env, stdout=self._log_file, stderr=subprocess.STDOUT
+            [sys.executable, script], cwd=PROJECT_DIR, env=env, stdout=self._printed_file, stderr=self._log_file
         )
 
     def wait_until_serving(self, timeout: float = 15) -> bool:
@@ -58,6 +61,18 @@ class AppProcess:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def printed(self) -> str:
+        return self.printed_path.read_text()
+
+    def start_up_link(self, timeout: float = 15) -> str:
+        """The link app.py printed to open, once it has printed it; "" if it exited or `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if (printed := self.printed()).endswith("\n"):
+                return printed.strip()
+            time.sleep(0.05)
+        return ""
+
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 15) -> int:
         """Send `sig` and wait for the exit (killing it after `timeout`); the exit status."""
         if self.process.poll() is None:
@@ -69,3 +84,4 @@ class AppProcess:
             return self.process.wait()
         finally:
             self._log_file.close()
+            self._printed_file.close()

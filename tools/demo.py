@@ -26,11 +26,11 @@ from tools.credentials import throwaway_credentials
 from tools.standins.voice_api import VoiceApiStandIn
 from tools.standins.vonage_calls import LikeVonage, Timeline
 
-APPLICATION_ID = "demo0000-0000-4000-8000-000000000000"
+APPLICATION_ID = "de300000-0000-4000-8000-000000000000"
 VONAGE_NUMBER = "447700900000"
 TO_NUMBER = "447700900001"
 SIGNATURE_SECRET = "demo-signature-secret-0123456789abcdef"
-CALL_TOKEN = "demo-call-token"
+CALL_TOKEN = "demo-call-token-0123456789"
 RING_SECONDS = 1.0
 
 
@@ -98,9 +98,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_a_person(app: AppProcess) -> None:
     """Keep the app and the stand-in serving while a person clicks through calls, until Ctrl-C."""
+    link = app.start_up_link()
     print(
-        f"\nOpen {app.url}/call?token={CALL_TOKEN} in a browser to place a call and follow it on its page; "
-        f"{app.url}/ places more. Ctrl-C stops.\n",
+        f"\nOpen {link} in a browser to place a call and follow it on its page; "
+        f"{link.split('/call?')[0]}/ places more. Ctrl-C stops.\n",
         flush=True,
     )
     try:

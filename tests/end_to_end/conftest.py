@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.end_to_end.helpers import CHROMIUM, AnotherLocalSite, RunningProcess
-from tests.helpers import API_SECRET, VONAGE_NUMBER
+from tests.helpers import API_SECRET, CALL_TOKEN, VONAGE_NUMBER
 from tools.app_process import free_port, user_environment
 from tools.credentials import ThrowAwayCredentials
 from tools.standins.voice_api import VoiceApiStandIn
@@ -74,7 +74,7 @@ def start_process(
             "STREAM_SECONDS": "1",
             "VONAGE_API_HOST": voice_api.host,
             "VONAGE_API_SECRET": API_SECRET,
-            "CALL_TOKEN": "test-call-token",
+            "CALL_TOKEN": CALL_TOKEN,
             "REQUESTS_CA_BUNDLE": str(credentials.ca_path),
             **overrides,
         }

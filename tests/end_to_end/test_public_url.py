@@ -3,8 +3,6 @@ and with a forged final event (slow and malformed clients: integration/test_slow
 
 from __future__ import annotations
 
-import re
-
 import requests
 
 from stream_audio.access import COOKIE
@@ -22,7 +20,7 @@ def test_a_stranger_without_the_start_up_links_token_places_no_call(start_proces
 
     assert [answer.status_code for answer in refused] == [403, 403, 403]
     assert voice_api.received == []
-    link = re.search(r"Open (http://localhost:\d+/call\?token=\S+) to ring", running.log())[1]
+    link = running.start_up_link()
     assert requests.get(link.replace("localhost", "127.0.0.1"), timeout=5).status_code == 200
     assert len(voice_api.sent("create_call")) == 1
 

@@ -1,5 +1,6 @@
 """No private key, API secret, signature secret, call token or JWT ever reaches a log
-line or an HTTP answer: a whole run of `python app.py`, failures included, is searched."""
+line or an HTTP answer: a whole run of `python app.py`, failures included, is searched.
+The token's one appearance is the start-up link, printed on standard output."""
 
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def test_a_whole_run_with_failures_leaks_no_secret(start_process, voice_api, cre
 
     key_lines = [line for line in credentials.private_pem.splitlines() if line and "-----" not in line]
     secrets = [SIGNATURE_SECRET, CALL_TOKEN, API_SECRET, *key_lines]
+    # The token is printed once, in the start-up link on standard output, for the person at the terminal.
+    assert running.printed() == f"http://localhost:{running.port}/call?token={CALL_TOKEN}\n"
     # The token goes back only as the cookie, and only to whoever sent it in the start-up link.
     assert all(CALL_TOKEN in a.request.url for a in answers if "Set-Cookie" in a.headers)
     everything = running.log() + "".join(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 
 from tests.end_to_end.helpers import RunningProcess
-from tests.helpers import TO_NUMBER, VONAGE_NUMBER
+from tests.helpers import CALL_TOKEN, TO_NUMBER, VONAGE_NUMBER
 from tests.integration.helpers import run_setup_process, settings_left_to_dotenv
 from tools.app_process import free_port
 from tools.standins.voice_api import VoiceApiStandIn
@@ -24,7 +24,7 @@ def test_what_setup_wrote_is_all_python_app_py_needs_to_place_a_call(
             TO_NUMBER=TO_NUMBER,
             BASE_URL=f"http://127.0.0.1:{port}",
             PORT=str(port),
-            CALL_TOKEN="test-call-token",
+            CALL_TOKEN=CALL_TOKEN,
             VONAGE_API_HOST=voice_api.host,
             REQUESTS_CA_BUNDLE=str(credentials.ca_path),
         ),

@@ -3,8 +3,6 @@ call, so a restarted ngrok needs no restart of the app; each call keeps the URL 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.helpers import TO_NUMBER, app_log
@@ -26,7 +24,9 @@ def answer_ncco_for(running, call_uuid: str) -> list[dict]:
     return running.get("/audio/answer.json", params={"uuid": call_uuid, "to": TO_NUMBER}).json()
 
 
-@pytest.mark.parametrize("addr", ["http://localhost:{port}", "localhost:{port}", "{port}", "https://127.0.0.1:{port}"])
+@pytest.mark.parametrize(
+    "addr", ["http://localhost:{port}", "localhost:{port}", "{port}", "http://127.0.0.1:{port}", "http://[::1]:{port}"]
+)
 def test_of_several_tunnels_the_https_one_to_this_apps_port_is_used_for_every_url(start_app, ngrok, voice_api, addr):
     running = start_app(BASE_URL="", NGROK_API_URL=ngrok.api_url)
     port = running.settings.port
@@ -110,18 +110,41 @@ def test_a_set_base_url_is_used_as_given_and_ngrok_is_never_asked(start_app, ngr
 @pytest.mark.parametrize(
     "tunnels",
     [
-        [{"name": "no public_url"}],
-        [{"public_url": FIRST, "proto": "https"}],
-        ["x"],
-        [{"public_url": 5, "proto": "https", "config": {"addr": "PORT"}}],
+        lambda port: [{"name": "no public_url"}],
+        lambda port: [{"public_url": FIRST, "proto": "https"}],
+        lambda port: ["x"],
+        lambda port: [{"public_url": 5, "proto": "https", "config": {"addr": str(port)}}],
+        lambda port: [{"public_url": FIRST, "proto": "https", "config": {"addr": port}}],
     ],
-    ids=["no public_url", "no config", "not an object", "a number for public_url"],
+    ids=["no public_url", "no config", "not an object", "a number for public_url", "a number for addr"],
 )
-def test_a_tunnel_list_not_shaped_as_ngrok_documents_gets_call_a_readable_503(app_via_ngrok, ngrok, voice_api, tunnels):
-    ngrok.restart(json.loads(json.dumps(tunnels).replace("PORT", str(app_via_ngrok.settings.port))))
+def test_a_tunnel_not_shaped_as_ngrok_documents_is_not_used(app_via_ngrok, ngrok, voice_api, tunnels):
+    ngrok.restart(tunnels(app_via_ngrok.settings.port))
 
     response = app_via_ngrok.get("/call")
 
     assert response.status_code == 503
-    assert "gave an answer this app could not read" in response.json()["error"]
+    assert response.json()["error"].startswith("ngrok is running but has no https tunnel to port")
+    assert voice_api.received == []
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"tunnels": {"command_line": {}}}', "no list of tunnels"),
+        (b'[{"public_url": "https://first-1234.ngrok-free.app"}]', "no list of tunnels"),
+        (b"<html>ngrok</html>", "not JSON"),
+        (b'{"tunnels": [], "name": "\xff"}', "not UTF-8"),
+    ],
+    ids=["tunnels not a list", "a list, not an object", "a page", "not UTF-8"],
+)
+def test_an_answer_not_shaped_as_ngroks_gets_call_a_readable_503_saying_why(app_via_ngrok, ngrok, voice_api, body, why):
+    ngrok.misbehave(raw_body=body)
+
+    response = app_via_ngrok.get("/call")
+
+    assert response.status_code == 503
+    assert response.json()["error"].startswith(
+        f"The ngrok agent at {ngrok.api_url} gave an answer this app could not read ({why})."
+    )
     assert voice_api.received == []

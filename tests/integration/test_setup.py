@@ -219,10 +219,11 @@ def test_an_existing_key_file_is_never_overwritten(project, account_apis_env, ap
 def test_an_application_id_the_account_does_not_have_is_named_and_nothing_is_created(
     project, account_apis_env, application_api, capsys
 ):
-    status, output = setup_in_process(project, {**account_apis_env, "VONAGE_APPLICATION_ID": "no-such-app"}, capsys)
+    unknown = "00000000-0000-4000-8000-000000000000"
+    status, output = setup_in_process(project, {**account_apis_env, "VONAGE_APPLICATION_ID": unknown}, capsys)
 
     assert status == 1
-    assert "VONAGE_APPLICATION_ID no-such-app is not an application of this account" in output
+    assert f"VONAGE_APPLICATION_ID {unknown} is not an application of this account" in output
     assert application_api.applications == {} and not (project / "private.key").exists()
 
 

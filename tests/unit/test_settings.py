@@ -56,7 +56,7 @@ def test_optional_settings_are_read(user_env):
             "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t",
             "RINGING_TIMER": "30",
             "MAX_ACTIVE_CALLS": "3",
-            "CALL_TOKEN": "t0ken",
+            "CALL_TOKEN": "my-own_t0ken.of~20ch",
         }
     )
 
@@ -68,12 +68,17 @@ def test_optional_settings_are_read(user_env):
     assert settings.signature_secret == "sig-s3cr3t"
     assert settings.ringing_timer == 30 and settings.longest_call == 43
     assert settings.max_active_calls == 3
-    assert settings.call_token == "t0ken"
+    assert settings.call_token == "my-own_t0ken.of~20ch"
 
 
 def test_secrets_stay_out_of_the_settings_repr(user_env):
     settings = Settings.from_env(
-        {**user_env, "VONAGE_API_SECRET": "s3cr3t", "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t", "CALL_TOKEN": "t0ken"}
+        {
+            **user_env,
+            "VONAGE_API_SECRET": "s3cr3t",
+            "VONAGE_SIGNATURE_SECRET": "sig-s3cr3t",
+            "CALL_TOKEN": "t0ken-0123456789abcdef",
+        }
     )
 
     text = repr(settings)
@@ -173,6 +178,52 @@ def test_an_unusable_private_key_file_is_named(user_env, tmp_path, make_key_file
     assert problem.startswith("VONAGE_APPLICATION_PRIVATE_KEY_PATH: ") and expected in problem
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "x",
+        "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeee",
+        "aaaaaaaabbbb4ccc8dddeeeeeeeeeeee",
+        "{aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee}",
+        "gaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+    ],
+)
+def test_an_application_id_that_is_not_a_uuid_is_named(user_env, value):
+    [problem] = problems_with({**user_env, "VONAGE_APPLICATION_ID": value})
+
+    assert problem.startswith(f"VONAGE_APPLICATION_ID {value!r} is not a Voice application's id, a UUID such as ")
+    assert problem.endswith("copy it from the dashboard, or run `python app.py setup`")
+
+
+def test_an_application_id_in_capitals_is_a_uuid_too(user_env):
+    assert Settings.from_env({**user_env, "VONAGE_APPLICATION_ID": APPLICATION_ID.upper()}).application_id
+
+
+@pytest.mark.parametrize("value", ["Zq9", "Zq9-fifteen-chr"])
+def test_a_call_token_under_16_characters_is_named_without_repeating_it(user_env, value):
+    [problem] = problems_with({**user_env, "CALL_TOKEN": value})
+
+    assert problem == (
+        f"CALL_TOKEN has {len(value)} character(s): use 16 or more, which no stranger guesses "
+        "(or leave it blank for a new token at each start)"
+    )
+    assert value not in problem
+
+
+@pytest.mark.parametrize(
+    "value", ["long-enough-token&x=1", "long-enough-token#top", "long enough token", "lång-enough-token"]
+)
+def test_a_call_token_with_a_character_a_link_cannot_hold_as_it_is_is_named(user_env, value):
+    [problem] = problems_with({**user_env, "CALL_TOKEN": value})
+
+    assert problem.startswith("CALL_TOKEN has a character that does not belong in a link")
+    assert value not in problem
+
+
+def test_a_call_token_of_16_characters_is_used(user_env):
+    assert Settings.from_env({**user_env, "CALL_TOKEN": "Abcdefgh-1234._~"}).call_token == "Abcdefgh-1234._~"
+
+
 @pytest.mark.parametrize("name", ["VONAGE_NUMBER", "TO_NUMBER"])
 @pytest.mark.parametrize("value", ["12345", "1234567890123456", "0447700900000", "+44 7700 900000", "44770090000x"])
 def test_a_phone_number_that_is_not_7_to_15_digits_is_named(user_env, name, value):
@@ -238,15 +289,17 @@ def test_every_problem_is_reported_at_once_in_one_readable_message(tmp_path):
         "BASE_URL": "ftp://x",
         "STREAM_SECONDS": "-5",
         "VONAGE_API_SECRET": "s3cr3t",
+        "CALL_TOKEN": "t0k3n",
     }
 
     with pytest.raises(SettingsError) as raised:
         Settings.from_env(env)
 
     message = str(raised.value)
-    assert message.startswith("Cannot start: 6 setting(s) need attention.")
+    assert message.startswith("Cannot start: 7 setting(s) need attention.")
     for name in (
         "VONAGE_APPLICATION_ID",
+        "CALL_TOKEN",
         "VONAGE_APPLICATION_PRIVATE_KEY_PATH",
         "VONAGE_NUMBER",
         "TO_NUMBER",
@@ -255,7 +308,7 @@ def test_every_problem_is_reported_at_once_in_one_readable_message(tmp_path):
     ):
         assert f"  - {name}" in message
     assert ".env.example" in message
-    assert "s3cr3t" not in message
+    assert "s3cr3t" not in message and "t0k3n" not in message
 
 
 def test_the_settings_table_has_one_row_for_each_setting_and_every_name_is_known_to_the_tools():
