@@ -25,5 +25,9 @@ history         the steps of the last calls, for their pages
 refused         the one refusal: what was asked cannot be done now, and why
 log_text        outside text made safe for one log line
 server          waitress, with limits that shed slow and malformed clients
-account_setup   `python app.py setup`: the Vonage side, from the API key and secret
+account_setup   `python app.py setup`: the Vonage side, from the API key and secret, done whole or not at all
+account_apis    the Application and Numbers APIs as setup asks them, every answer checked
+application_key the new application's private key: checked to sign for it, then saved for its owner alone
+dotenv_file     .env as setup fills it in, and puts it back if a later step fails
+setup_words     what setup tells the user: the summary, the numbers to choose from, the pages to visit
 """

@@ -24,10 +24,13 @@ from vonage_http_client import (
 from vonage_utils import VonageError
 from vonage_voice import Voice
 
+from stream_audio.bounded_json import bounded_answers
 from stream_audio.settings import Settings
 
 TOKEN_REUSE_SECONDS = 10 * 60
 CONNECTIONS = 10
+# The Voice API's answers are a few hundred bytes; one this large is not one of them.
+MOST_ANSWER_BYTES = 1024 * 1024
 
 # What a Voice API request can raise: the SDK's HTTP errors, requests' network errors
 # (and an unreadable answer, see below), and pydantic's when a success answer lacks
@@ -73,20 +76,11 @@ def make_voice_client(settings: Settings) -> Voice:
     )
     # The Voice API's client alone: the `vonage` package would load every Vonage API's client too.
     voice = Voice(HttpClient(auth, options, version("vonage")))
-    # The SDK turns a 2xx answer that is not JSON into None and then fails building its
-    # model from it with a bare TypeError. Refusing such an answer as requests' own
-    # InvalidJSONError keeps that a Voice API failure, and a TypeError a bug. The SDK's
-    # HttpClient has no public handle on its requests Session.
-    voice.http_client._session.hooks["response"].append(_refuse_unreadable_answer)
+    # Every answer read within bounds, and a 2xx that is not JSON refused as requests' own
+    # InvalidJSONError: the SDK would make it None and fail on that with a bare TypeError, and
+    # this keeps it a Voice API failure. The SDK's HttpClient has no public handle on its session.
+    voice.http_client._session.hooks["response"].append(bounded_answers(MOST_ANSWER_BYTES))
     return voice
-
-
-def _refuse_unreadable_answer(response: requests.Response, **_: object) -> None:
-    if response.ok and response.content:
-        try:
-            response.json()
-        except requests.JSONDecodeError:
-            raise requests.exceptions.InvalidJSONError("a success answer that is not JSON", response=response) from None
 
 
 def explain(error: Exception, timeout: int) -> tuple[int, str]:

@@ -10,7 +10,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from flask import Response
 from waitress import wasyncore
 
 from app import PROJECT_DIR, create_app
@@ -150,4 +153,33 @@ def run_setup_process(project: Path, env: dict[str, str]) -> subprocess.Complete
     """`python app.py setup` in `project`, as a user runs it."""
     return subprocess.run(
         [sys.executable, "app.py", "setup"], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def run_setup_in_process(project: Path, env: dict[str, str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    """run_setup as app.py calls it, in this process; its exit status and everything it printed."""
+    from stream_audio.account_setup import run_setup  # as app.py imports it: only setup needs the account APIs
+
+    status = run_setup(project, env)
+    printed = capsys.readouterr()
+    return status, printed.out + printed.err
+
+
+def raw_answer(body: bytes | str, status: int = 200, content_type: str = "application/json") -> Response:
+    """An answer an account API's stand-in sends as it is (see its answer_with): any body, any status."""
+    return Response(body, status=status, content_type=content_type)
+
+
+def private_pem(key: Any, password: bytes | None = None) -> str:
+    """`key` (any kind cryptography makes) as a PKCS#8 PEM, encrypted with `password` if given."""
+    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption).decode()
+
+
+def public_pem(key: Any) -> str:
+    """The public half of `key` as Vonage shows an application's: a SubjectPublicKeyInfo PEM."""
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
     )

@@ -5,6 +5,7 @@ Every request failing every way, with exact pauses, is unit/test_failing_voice_a
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -15,6 +16,13 @@ from stream_audio.call_placing import CREATE_ATTEMPTS
 from tests.helpers import app_log, app_records, wait_for_log
 
 TIMEOUT = 1  # VONAGE_API_TIMEOUT in these tests
+# POST /v1/calls's answer, as the Voice API gives it
+CREATED = {
+    "uuid": "63f61863-4a51-4f6b-86e1-46edebcf9356",
+    "status": "started",
+    "direction": "outbound",
+    "conversation_uuid": "CON-f972836a-550f-45fa-956c-12a2ab5b7d22",
+}
 STREAM_SECONDS = 1
 
 
@@ -33,6 +41,13 @@ CALL_FAILURES = {
     "a refused connection": Failure({"refuse": True}, "Could not reach the Voice API", CREATE_ATTEMPTS),
     "an answer that is not JSON": Failure(
         {"status": 200, "raw_body": "<html>gateway page</html>"}, "could not understand"
+    ),
+    # A sound answer but for its size or its depth, which the app refuses before parsing it.
+    "an answer over 1 MiB": Failure(
+        {"status": 200, "raw_body": " " * 2**20 + json.dumps(CREATED)}, "could not understand"
+    ),
+    "an answer nested too deep": Failure(
+        {"status": 200, "raw_body": "[" * 50_000 + "]" * 50_000}, "could not understand"
     ),
 }
 

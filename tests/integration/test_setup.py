@@ -11,22 +11,16 @@ from vonage import Auth, HttpClientOptions, Vonage
 from vonage_application import ApplicationConfig
 from vonage_numbers import NumbersError, UpdateNumberParams
 
-from stream_audio.account_setup import run_setup
 from tests.helpers import ACCOUNT_DOTENV, API_KEY, API_SECRET, TO_NUMBER, VONAGE_NUMBER
-from tests.integration.helpers import run_setup_process
+from tests.integration.helpers import run_setup_in_process, run_setup_process
 from tools.app_process import PROJECT_DIR
 from tools.standins.numbers_api import FORM, owned_number
+
+NO_SUCH_APPLICATION = "00000000-0000-4000-8000-000000000000"
 
 
 def dotenv_lines(project: Path) -> list[str]:
     return (project / ".env").read_text().splitlines()
-
-
-def setup_in_process(project: Path, account_apis_env: dict[str, str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    """run_setup as app.py calls it; its exit status and everything it printed."""
-    status = run_setup(project, account_apis_env)
-    printed = capsys.readouterr()
-    return status, printed.out + printed.err
 
 
 def assert_no_secret_in(output: str) -> None:
@@ -162,53 +156,56 @@ def test_the_sdks_shared_client_sends_a_form_labelled_json_after_a_json_request(
     assert "app_id" not in numbers_api.numbers[0]
 
 
-def test_a_number_that_cannot_be_linked_leaves_env_naming_the_saved_key_and_a_second_run_links_it(
+def test_a_number_that_cannot_be_linked_deletes_the_new_application_again_and_a_second_run_sets_up_afresh(
     project, account_apis_env, application_api, numbers_api, capsys
 ):
+    env_before = (project / ".env").read_text()
     numbers_api.fail_updates("420", "method failed")
 
-    status, output = setup_in_process(project, account_apis_env, capsys)
+    status, output = run_setup_in_process(project, account_apis_env, capsys)
 
     assert status == 1
-    [application_id] = application_api.applications
-    assert f"Application {application_id} now exists and its private key is saved at" in output
-    assert "not yet VONAGE_NUMBER" in output and "420 method failed" in output
-    assert (project / "private.key").is_file()
-    assert f"VONAGE_APPLICATION_ID={application_id}" in dotenv_lines(project)
-    assert not any(line.startswith("VONAGE_NUMBER") for line in dotenv_lines(project))
+    [line] = output.splitlines()
+    [first_id] = [r.split("/")[-1] for r in application_api.received if r.startswith("DELETE")]
+    assert line.startswith(f"Setup failed while linking {VONAGE_NUMBER} to application {first_id}:")
+    assert "refused it: 420 method failed" in line
+    assert line.endswith(
+        f"Setup deleted application {first_id} again and removed its private key: nothing was changed."
+    )
+    assert application_api.applications == {} and not (project / "private.key").exists()
+    assert (project / ".env").read_text() == env_before
 
     numbers_api.behave()
-    status, output = setup_in_process(project, account_apis_env, capsys)
+    status, output = run_setup_in_process(project, account_apis_env, capsys)
 
     assert status == 0, output
-    assert list(application_api.applications) == [application_id]
-    assert numbers_api.numbers[0]["app_id"] == application_id
+    [second_id] = application_api.applications
+    assert second_id != first_id and numbers_api.numbers[0]["app_id"] == second_id
     assert f"VONAGE_NUMBER={VONAGE_NUMBER}" in dotenv_lines(project)
     assert_no_secret_in(output)
 
 
-def test_a_key_that_cannot_be_saved_deletes_the_new_application_again_and_changes_nothing(
+def test_a_key_folder_that_is_a_file_is_refused_before_anything_is_created(
     project, account_apis_env, application_api, numbers_api, capsys
 ):
     env_before = (project / ".env").read_text()
-    # A folder that is a file: found only when the key is written, after the application exists.
-    status, output = setup_in_process(
+
+    status, output = run_setup_in_process(
         project, {**account_apis_env, "VONAGE_APPLICATION_PRIVATE_KEY_PATH": "app.py/private.key"}, capsys
     )
 
     assert status == 1
-    assert "but its private key could not be saved to" in output and "Setup deleted that application again" in output
-    assert application_api.applications == {}
-    assert [r.split(" ")[0] for r in application_api.received] == ["POST", "DELETE"]
+    [line] = output.splitlines()
+    assert line.startswith("Setup failed while checking the settings: Cannot save a private key in")
+    assert "app.py: it is not a writable folder" in line and line.endswith("Nothing was changed.")
+    assert application_api.received == [] and numbers_api.pages_listed == []
     assert (project / ".env").read_text() == env_before
-    assert numbers_api.updates == []
-    assert_no_secret_in(output)
 
 
 def test_an_existing_key_file_is_never_overwritten(project, account_apis_env, application_api, capsys):
     (project / "private.key").write_text("someone else's key")
 
-    status, output = setup_in_process(project, account_apis_env, capsys)
+    status, output = run_setup_in_process(project, account_apis_env, capsys)
 
     assert status == 1
     assert "setup never overwrites a private key" in output
@@ -219,11 +216,12 @@ def test_an_existing_key_file_is_never_overwritten(project, account_apis_env, ap
 def test_an_application_id_the_account_does_not_have_is_named_and_nothing_is_created(
     project, account_apis_env, application_api, capsys
 ):
-    unknown = "00000000-0000-4000-8000-000000000000"
-    status, output = setup_in_process(project, {**account_apis_env, "VONAGE_APPLICATION_ID": unknown}, capsys)
+    status, output = run_setup_in_process(
+        project, {**account_apis_env, "VONAGE_APPLICATION_ID": NO_SUCH_APPLICATION}, capsys
+    )
 
     assert status == 1
-    assert f"VONAGE_APPLICATION_ID {unknown} is not an application of this account" in output
+    assert f"VONAGE_APPLICATION_ID {NO_SUCH_APPLICATION} is not an application of this account" in output
     assert application_api.applications == {} and not (project / "private.key").exists()
 
 
@@ -232,7 +230,7 @@ def test_a_number_linked_to_another_application_is_moved_and_the_summary_says_so
 ):
     numbers_api.numbers[:] = [owned_number(VONAGE_NUMBER, app_id="old-application")]
 
-    status, output = setup_in_process(project, account_apis_env, capsys)
+    status, output = run_setup_in_process(project, account_apis_env, capsys)
 
     assert status == 0, output
     assert "away from application old-application" in output
@@ -248,7 +246,7 @@ def test_a_env_copied_from_the_example_keeps_every_other_line_and_comment(projec
     )
     (project / ".env").write_text(filled_in)
 
-    status, output = setup_in_process(project, account_apis_env, capsys)
+    status, output = run_setup_in_process(project, account_apis_env, capsys)
 
     assert status == 0, output
     before, after = filled_in.splitlines(), dotenv_lines(project)
@@ -258,3 +256,16 @@ def test_a_env_copied_from_the_example_keeps_every_other_line_and_comment(projec
         ("VONAGE_NUMBER=", "VONAGE_NUMBER"),
     ]
     assert "TO_NUMBER" not in output.split("Left to do:")[1]
+
+
+def test_an_application_id_that_is_not_a_uuid_is_refused_before_vonage_is_asked(
+    project, account_apis_env, application_api, numbers_api, capsys
+):
+    status, output = run_setup_in_process(
+        project, {**account_apis_env, "VONAGE_APPLICATION_ID": "my-app\x1b[2J"}, capsys
+    )
+
+    assert status == 2
+    assert "Cannot set up: 1 setting(s) need attention." in output
+    assert "VONAGE_APPLICATION_ID 'my-app\\x1b[2J' is not a Voice application's id, a UUID" in output
+    assert application_api.received == [] and numbers_api.pages_listed == []

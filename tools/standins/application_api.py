@@ -4,6 +4,10 @@ It checks HTTP basic auth with the account's API key and secret on every request
 Vonage does, checks each new application against the request schema, and answers in the
 shapes the API reference documents: a new application carries a key pair made at run
 time, whose private half only the creation answer ever shows.
+
+Tests make it answer badly on demand: `answer_with` changes the answer to a request it carried out
+(any shape: wrong types, a key of another kind, HTML, a body too large or nested too deep), and
+`fail` refuses a request, carrying out nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from __future__ import annotations
 import ssl
 import threading
 import uuid as uuid_module
+from collections.abc import Callable
+from typing import Any
 
 import jsonschema
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 from tools.credentials import key_pair
 from tools.standins.https_server import ServedInBackground, has_basic_auth
@@ -60,8 +66,24 @@ class ApplicationApiStandIn:
         self.private_keys: dict[str, str] = {}  # id -> the PEM the creation answer carried
         self.received: list[str] = []  # "METHOD /path" of each authenticated request
         self.rejected: list[str] = []  # why each refused request was refused
+        self._changes: dict[str, Callable[[Any], Any]] = {}
+        self._failures: dict[str, int] = {}
         self._served = ServedInBackground(self._make_app(), ssl_context, "application-api-standin")
         self.host = self._served.host
+
+    def answer_with(self, request_name: str, change: Callable[[Any], Any]) -> None:
+        """From now on, carry out `request_name` ("create", "get" or "delete") as documented but answer
+        with `change` of the documented answer (None for a delete's empty one): a flask Response is sent
+        as it is, anything else as JSON."""
+        self._changes[request_name] = change
+
+    def fail(self, request_name: str, status: int) -> None:
+        """From now on, refuse `request_name` with `status` in the documented error shape, carrying out nothing."""
+        self._failures[request_name] = status
+
+    def behave(self) -> None:
+        self._changes.clear()
+        self._failures.clear()
 
     def close(self) -> None:
         self._served.close()
@@ -69,14 +91,8 @@ class ApplicationApiStandIn:
     def _make_app(self) -> Flask:
         app = Flask("application_api_standin")
 
-        @app.before_request
-        def check_basic_auth():
-            if not has_basic_auth(self._api_key, self._api_secret):
-                self.rejected.append(f"{request.method} {request.path}: wrong or missing basic auth")
-                return self._error(401, "Invalid credentials supplied", "You did not provide correct credentials.")
-            with self._lock:
-                self.received.append(f"{request.method} {request.path}")
-            return None
+        app.before_request(self._check_basic_auth)
+        app.before_request(self._fail_on_demand)
 
         @app.post("/v2/applications")
         def create_application():
@@ -89,7 +105,7 @@ class ApplicationApiStandIn:
             except jsonschema.ValidationError as invalid:
                 self.rejected.append(f"create: {invalid.message}")
                 return self._error(400, "Bad Request", invalid.message)
-            return jsonify(self._create(body)), 201
+            return self._answer("create", self._create(body), 201)
 
         @app.get("/v2/applications/<application_id>")
         def get_application(application_id: str):
@@ -97,7 +113,7 @@ class ApplicationApiStandIn:
                 application = self.applications.get(application_id)
             if application is None:
                 return self._error(404, "Not found", f"Application {application_id} does not exist.")
-            return jsonify(application)
+            return self._answer("get", application, 200)
 
         @app.delete("/v2/applications/<application_id>")
         def delete_application(application_id: str):
@@ -105,9 +121,23 @@ class ApplicationApiStandIn:
                 deleted = self.applications.pop(application_id, None)
             if deleted is None:
                 return self._error(404, "Not found", f"Application {application_id} does not exist.")
-            return "", 204
+            return self._answer("delete", None, 204)
 
         return app
+
+    def _check_basic_auth(self) -> tuple | None:
+        if not has_basic_auth(self._api_key, self._api_secret):
+            self.rejected.append(f"{request.method} {request.path}: wrong or missing basic auth")
+            return self._error(401, "Invalid credentials supplied", "You did not provide correct credentials.")
+        with self._lock:
+            self.received.append(f"{request.method} {request.path}")
+        return None
+
+    def _fail_on_demand(self) -> tuple | None:
+        name = {"POST": "create", "GET": "get", "DELETE": "delete"}.get(request.method, "")
+        if name in self._failures:
+            return self._error(self._failures[name], "Failed on demand", f"The test made {name} fail.")
+        return None
 
     def _create(self, body: dict) -> dict:
         application_id = str(uuid_module.uuid4())
@@ -128,9 +158,16 @@ class ApplicationApiStandIn:
             self.private_keys[application_id] = private_pem
         return {**application, "keys": {"public_key": public_pem, "private_key": private_pem}}
 
+    def _answer(self, request_name: str, documented: Any, status: int) -> Response | tuple:
+        change = self._changes.get(request_name)
+        body = documented if change is None else change(documented)
+        if isinstance(body, Response):
+            return body
+        return ("", status) if body is None else (jsonify(body), status)
+
     @staticmethod
     def _error(status: int, title: str, detail: str) -> tuple:
-        slug = {401: "unauthorized", 404: "not-found"}.get(status, "bad-request")
+        slug = {401: "unauthorized", 404: "not-found"}.get(status, "bad-request" if status < 500 else "internal-error")
         return jsonify(
             type=f"https://developer.nexmo.com/api-errors#{slug}",
             title=title,

@@ -4,15 +4,21 @@ It checks HTTP basic auth with the account's API key and secret, as Vonage does,
 the numbers the account owns page by page, and links a number to an application, in the
 shapes the Numbers API reference documents. An update must come as a form, as Vonage
 reads it; the stand-in records how each one was labelled.
+
+Tests make it answer badly on demand: `fail_updates` refuses links as Vonage does (an error-code
+in a 200), and `answer_with` changes the answer to a listing or a link it carried out (any shape:
+wrong types, a count that never ends, a number that is not one, HTML, a body too large).
 """
 
 from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 from tools.standins.https_server import ServedInBackground, has_basic_auth
 
@@ -46,8 +52,10 @@ class NumbersApiStandIn:
         self._lock = threading.Lock()
         self.numbers = numbers
         self.updates: list[Update] = []
+        self.pages_listed: list[int] = []  # the page index of each authenticated GET /account/numbers
         self.rejected: list[str] = []  # why each refused request was refused
         self._failure: tuple[str, str] | None = None
+        self._changes: dict[str, Callable[[dict], Any]] = {}
         self._served = ServedInBackground(self._make_app(), ssl_context, "numbers-api-standin")
         self.host = self._served.host
 
@@ -55,8 +63,14 @@ class NumbersApiStandIn:
         """From now on, answer every update with this error-code and error-code-label."""
         self._failure = (code, label)
 
+    def answer_with(self, request_name: str, change: Callable[[dict], Any]) -> None:
+        """From now on, carry out `request_name` ("list" or "update") as documented but answer with `change`
+        of the documented answer: a flask Response is sent as it is, anything else as JSON."""
+        self._changes[request_name] = change
+
     def behave(self) -> None:
         self._failure = None
+        self._changes.clear()
 
     def close(self) -> None:
         self._served.close()
@@ -76,10 +90,11 @@ class NumbersApiStandIn:
             size = request.args.get("size", 10, type=int)
             index = request.args.get("index", 1, type=int)
             with self._lock:
+                self.pages_listed.append(index)
                 page = [dict(n) for n in self.numbers[(index - 1) * size : index * size]]
                 count = len(self.numbers)
             # Vonage leaves `numbers` out when there are none.
-            return jsonify(count=count, numbers=page) if page else jsonify(count=count)
+            return self._answer("list", {"count": count, "numbers": page} if page else {"count": count})
 
         @app.post("/number/update")
         def update_number():
@@ -92,9 +107,14 @@ class NumbersApiStandIn:
                 return _status("420", "Missing parameters: country, msisdn")
             if self._failure:
                 return _status(*self._failure)
-            return _status(*self._link(update.form))
+            return self._answer("update", _status(*self._link(update.form)))
 
         return app
+
+    def _answer(self, request_name: str, documented: dict) -> Response:
+        change = self._changes.get(request_name)
+        body = documented if change is None else change(documented)
+        return body if isinstance(body, Response) else jsonify(body)
 
     def _link(self, form: dict[str, str]) -> tuple[str, str]:
         with self._lock:
