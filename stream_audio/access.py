@@ -30,7 +30,6 @@ COOKIE_PURPOSE = b"stream-audio: the browser's cookie"
 class CallToken:
     def __init__(self, token: str = "") -> None:
         # No CALL_TOKEN set: a fresh one per start, printed in the link to open, as Jupyter does.
-        self.generated = not token
         self.value = token or secrets.token_urlsafe(18)
         # Another local server that is sent the cookie learns this, not the token.
         self.cookie_value = hmac.new(self.value.encode(), COOKIE_PURPOSE, hashlib.sha256).hexdigest()
