@@ -32,16 +32,22 @@ def user_environment(**settings: str) -> dict[str, str]:
 
 
 class AppProcess:
-    """`python app.py` with `env`, its output in `log_path`."""
+    """`python app.py` with `env`, its output in `log_path`. In a `new_session`, a terminal's Ctrl-C
+    reaches only whoever started it, who stops it with one signal: a second would cut its shutdown short."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, script: str = "app.py") -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, script: str = "app.py", new_session: bool = False) -> None:
         self.env = env
         self.log_path = log_path
         self.port = int(env["PORT"])
         self.url = f"http://127.0.0.1:{self.port}"
         self._log_file = log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, script], cwd=PROJECT_DIR, env=env, stdout=self._log_file, stderr=subprocess.STDOUT
+            [sys.executable, script],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
 
     def wait_until_serving(self, timeout: float = 15) -> bool:
