@@ -158,7 +158,7 @@ class LikeVonage:
     def call_ends(self, call_uuid: str, why: str) -> None:
         call = self._calls.get(call_uuid)
         if call is not None:
-            self._in_thread(f"ending call {call_uuid}", self._end, call, why)
+            self._in_thread(f"ending call {call_uuid}", self._end, call, why, failing=call)
 
     def standin_failed(self, what: str) -> None:
         self.timeline.problem("demo", what)
@@ -230,16 +230,10 @@ class LikeVonage:
         try:
             answer = self._http.post(url, data=body, headers=headers, timeout=EVENT_WEBHOOK_TIMEOUT)
         except requests.RequestException as error:
-            what = f"the event webhook {path_of(url)} failed for {status}: {plainly(error)}"
-            if self._app_stopping:
-                self.timeline.add("vonage", f"{what} (app.py is stopping)")
-            else:
-                self.timeline.problem("vonage", what)
+            self._fetcher.failed(f"the event webhook {path_of(url)} failed for {status}: {plainly(error)}")
             return False
         if not 200 <= answer.status_code <= 205:
-            self.timeline.problem(
-                "vonage", f"the event webhook {path_of(url)} answered {answer.status_code} to {status}"
-            )
+            self._fetcher.failed(f"the event webhook {path_of(url)} answered {answer.status_code} to {status}")
             return False
         return True
 
