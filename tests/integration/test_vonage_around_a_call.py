@@ -10,7 +10,7 @@ import pytest
 from vonage_http_client import NotFoundError
 
 from stream_audio.voice_api import make_voice_client
-from tests.helpers import SIGNATURE_SECRET, TO_NUMBER, VONAGE_NUMBER
+from tests.helpers import SIGNATURE_SECRET, TO_NUMBER, VONAGE_NUMBER, wait_until
 from tests.integration.helpers import vonage_around
 
 CALLER = "447700900123"
@@ -64,6 +64,8 @@ def test_a_callee_who_hangs_up_ends_the_call_completed_and_the_app_sends_nothing
     call_uuid = app.place_call()
 
     assert vonage.wait_until_done(5)
+    voice_api.wait_for("get_call", call_uuid=call_uuid)  # unsigned, the app asks before it believes completed
+    wait_until(lambda: app.calls.snapshot(call_uuid) is None, 5, "the app letting the call go")
 
     assert vonage.endings == ["the callee hung up after 0.5 s"]
     assert voice_api.calls.details(call_uuid)["to"] == {"type": "phone", "number": TO_NUMBER}
