@@ -85,7 +85,7 @@ def setup() -> None:
 
 
 def serve() -> int:
-    """Check the settings, find the public URL, then serve until Ctrl-C; the exit code (docs/security.md, "Shutdown")."""
+    """Check the settings, find the public URL, then serve until Ctrl-C; the exit code (docs/security.md)."""
     # Waitress loads here alone: creating the app (tests, tools) needs no server.
     from stream_audio.server import listen, serve_until_stopped
 

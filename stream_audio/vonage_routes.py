@@ -44,7 +44,9 @@ def answer() -> Response | tuple[Response, int]:
         return jsonify(error=str(why)), 503
     if to.removeprefix("+") == settings.vonage_number and call is None:
         return jsonify(_for_a_caller(uuid, conversation_uuid, caller.removeprefix("+"), base_url))
-    return jsonify(answer_ncco(base_url, settings.greeting, settings.greeting_language))
+    # Fetched again for a call to the number (Vonage retries a slow answer): bounded as the first time.
+    loops = _silence_loops() if call is not None and call.direction == "inbound" else 0
+    return jsonify(answer_ncco(base_url, settings.greeting, settings.greeting_language, loops))
 
 
 def _for_a_caller(uuid: str, conversation_uuid: str, caller: str, base_url: str) -> list[dict]:
@@ -56,9 +58,13 @@ def _for_a_caller(uuid: str, conversation_uuid: str, caller: str, base_url: str)
         return one_sentence_ncco(ALL_LINES_BUSY, settings.greeting_language)
     if not app.calls.answer_inbound(uuid, conversation_uuid, caller, base_url):
         return one_sentence_ncco(ALL_LINES_BUSY, settings.greeting_language)
-    # The silence ends a while after length_timer: the NCCO itself ends the call if the app cannot.
-    loops = math.ceil(settings.length_timer / app.silence.seconds)
-    return answer_ncco(base_url, settings.greeting, settings.greeting_language, loops)
+    return answer_ncco(base_url, settings.greeting, settings.greeting_language, _silence_loops())
+
+
+def _silence_loops() -> int:
+    """A caller's silence ends a while after length_timer: the NCCO itself ends the call if the app cannot."""
+    app = parts()
+    return math.ceil(app.settings.length_timer / app.silence.seconds)
 
 
 # Without merge_slashes, //etc/passwd stays an absolute path that public_file refuses

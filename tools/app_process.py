@@ -33,9 +33,11 @@ def user_environment(**settings: str) -> dict[str, str]:
 
 class AppProcess:
     """`python app.py` with `env`: its log (standard error) in `log_path`, and what it prints for the
-    person at the terminal (standard output: the start-up link, which holds the call token) beside it."""
+    person at the terminal (standard output: the start-up link, which holds the call token) beside it.
+    In a `new_session`, a terminal's Ctrl-C reaches only whoever started it, who stops it with one
+    signal: a second would cut its shutdown short."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, script: str = "app.py") -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, script: str = "app.py", new_session: bool = False) -> None:
         self.env = env
         self.log_path = log_path
         self.printed_path = log_path.with_suffix(".printed")
@@ -44,7 +46,12 @@ class AppProcess:
         self._log_file = log_path.open("w")
         self._printed_file = self.printed_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, script], cwd=PROJECT_DIR, env=env, stdout=self._printed_file, stderr=self._log_file
+            [sys.executable, script],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=self._printed_file,
+            stderr=self._log_file,
+            start_new_session=new_session,
         )
 
     def wait_until_serving(self, timeout: float = 15) -> bool:

@@ -38,6 +38,7 @@ def key_pair() -> tuple[str, str]:
 
 def throwaway_credentials(folder: Path) -> ThrowAwayCredentials:
     private_pem, public_pem = key_pair()
+    (folder / "private.key").touch(mode=0o600)  # readable by this user alone, as `make setup` saves one
     (folder / "private.key").write_text(private_pem)
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))

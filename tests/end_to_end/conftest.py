@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.end_to_end.helpers import CHROMIUM, AnotherLocalSite, RunningProcess
+from app import PROJECT_DIR
+from tests.end_to_end.helpers import CHROMIUM, AnotherLocalSite, RunningProcess, children_of
 from tests.helpers import API_SECRET, CALL_TOKEN, VONAGE_NUMBER
 from tools.app_process import free_port, user_environment
 from tools.credentials import ThrowAwayCredentials
@@ -85,6 +88,34 @@ def start_process(
     yield start
     for running in started:
         running.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def start_demo(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen, Path]]]:
+    """Start `make demo ARGS=...` in a session of its own, as a terminal runs it: the process, and the
+    file what it prints goes to. Whatever a test left running is killed after it, app.py included."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen, Path]:
+        printed = tmp_path / f"demo-{len(started)}.out"
+        with printed.open("w") as out:
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "tools.demo", *args],
+                    cwd=PROJECT_DIR,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        return started[-1], printed
+
+    yield start
+    for demo in started:
+        if demo.poll() is None:
+            for pid in [*children_of(demo.pid), demo.pid]:
+                os.kill(pid, signal.SIGKILL)
+            demo.wait()
 
 
 @pytest.fixture

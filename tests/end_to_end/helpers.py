@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import textwrap
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -140,13 +141,64 @@ def start_up(project: Path = PROJECT_DIR, **settings: str) -> subprocess.Complet
     )
 
 
-def run_demo(*args: str, project: Path = PROJECT_DIR) -> tuple[int, list[tuple[float, str, str]], str]:
-    """`make demo ARGS=...` in `project`: its exit status, its timeline (seconds, who, what) and all it printed."""
+def run_demo(
+    *args: str, project: Path = PROJECT_DIR, script: Path | None = None
+) -> tuple[int, list[tuple[float, str, str]], str]:
+    """`make demo ARGS=...` in `project` (or `script`, a demo broken on purpose): its exit status, its
+    timeline (seconds, who, what) and all it printed."""
+    command = [str(script)] if script else ["-m", "tools.demo"]
     finished = subprocess.run(
-        [sys.executable, "-m", "tools.demo", *args], cwd=project, capture_output=True, text=True, timeout=40
+        [sys.executable, *command, *args], cwd=project, capture_output=True, text=True, timeout=60
     )
     timeline = [(float(m[1]), m[2], m[3]) for m in map(DEMO_LINE.match, finished.stdout.splitlines()) if m]
     return finished.returncode, timeline, finished.stdout + finished.stderr
+
+
+def app_broken_by(tmp_path: Path, breakage: str) -> str:
+    """A script that runs app.py as a user does, with `breakage` applied to it first (in create_app,
+    where `flask_app` is the app)."""
+    script = tmp_path / "broken_app.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n"
+        "import flask\nimport app\nimport stream_audio.voice_requests\n"
+        "build = app.create_app\n\n"
+        "def create_app(settings=None):\n"
+        "    flask_app = build(settings)\n"
+        + textwrap.indent(textwrap.dedent(breakage), "    ")
+        + "    return flask_app\n\n"
+        "app.create_app = create_app\napp.main()\n"
+    )
+    return str(script)
+
+
+def demo_broken_by(tmp_path: Path, breakage: str) -> Path:
+    """A script that runs `make demo`, with `breakage` applied to the demo or its stand-ins first."""
+    script = tmp_path / "broken_demo.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n"
+        "from tools import demo\n" + textwrap.dedent(breakage) + "\nsys.exit(demo.main())\n"
+    )
+    return script
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes `pid` started that are still running (or not yet reaped)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The second field, the command, is in parentheses and may hold spaces; the parent's pid follows its state.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    """The environment process `pid` was started with."""
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
 
 
 def at(timeline: list[tuple[float, str, str]], who: str, text: str) -> float:

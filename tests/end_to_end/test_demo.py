@@ -1,194 +1,96 @@
-"""`make demo`: the whole call against a local Voice API that behaves like Vonage, with
-no account, no .env and no network; and what it says when something is broken."""
+"""`make demo`: the whole call against a local Voice API that behaves like Vonage, with no account,
+no .env and no network; each of its options, signed and unsigned where signing changes what the app
+sends; and README's sample, which must be what it prints."""
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
+import re
 
+import mutagen.mp3
 import pytest
 
 from app import PROJECT_DIR
 from tests.end_to_end.helpers import at, run_demo
-from tests.helpers import write_wav
+
+SIGNED = pytest.mark.parametrize("signed", [pytest.param([], id="unsigned"), pytest.param(["--signed"], id="signed")])
+UNTIL_THE_MUSIC = [
+    "browser GET /call",
+    "app -> Voice API  POST /v1/calls  to 447700900001 from 447700900000",
+    "vonage -> app  event started / ringing",
+    'vonage fetched /audio/answer.json: talk "Please hold ..." ; stream silence.mp3 (60 s x forever)',
+    "vonage fetched /audio/silence.mp3: MP3 16 kHz mono, 60.1 s",
+    "vonage -> app  event answered",
+    "app -> Voice API  PUT stream music.mp3 loop 0",
+    "vonage fetched /audio/music.mp3: MP3 16 kHz mono, 20.1 s",
+]
+THE_APP_HANGS_UP = [
+    "app -> Voice API  DELETE stream",
+    "app -> Voice API  PUT hangup",
+    "vonage call over: the app hung up",
+    "vonage -> app  event completed",
+]
 
 
-def test_the_demo_prints_the_whole_call_and_exits_0():
-    status, timeline, output = run_demo("--stream-seconds", "2")
+def steps(timeline: list[tuple[float, str, str]]) -> list[str]:
+    """Who did what, in order, without the browser's answer (it names the call's uuid)."""
+    return [f"{who} {what}" for _, who, what in timeline if not (who == "browser" and what.startswith("<-"))]
+
+
+@SIGNED
+def test_the_demo_prints_the_whole_call_and_exits_0(signed):
+    status, timeline, output = run_demo("--stream-seconds", "2", *signed)
 
     assert status == 0, output
-    whats = [f"{who} {what}" for _, who, what in timeline]
-    expected = [
-        "browser GET /call",
-        "app -> Voice API  POST /v1/calls  to 447700900001 from 447700900000",
-        'vonage fetched /audio/answer.json: talk "Please hold ..." ; stream silence.mp3 (60 s x forever)',
-        "vonage fetched /audio/silence.mp3: MP3 16 kHz mono, 60.1 s",
-        "vonage -> app  event started / ringing / answered",
-        "app -> Voice API  PUT stream music.mp3 loop 0",
-        "vonage fetched /audio/music.mp3: MP3 16 kHz mono, 20.1 s",
-        "app -> Voice API  DELETE stream",
-        "app -> Voice API  PUT hangup",
-        "vonage call over: the app hung up",
-        "vonage -> app  event completed",
-    ]
-    assert [w for w in whats if not w.startswith("browser <-")] == expected
+    assert steps(timeline) == UNTIL_THE_MUSIC + THE_APP_HANGS_UP
     assert timeline[0][0] == 0.0
     # The timeline prints hundredths of a second.
     assert 1.99 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 2.5
     assert timeline[-1][0] < 2 + 2.5  # STREAM_SECONDS plus the ring and a little
-    assert "The call went as it should" in output
+    assert output.splitlines()[-1] == "The call went as it should."
+    assert ("(signed webhooks)" in output) == bool(signed)
 
 
-def test_a_callee_who_hangs_up_early_ends_the_demo_call_with_nothing_sent_after():
-    status, timeline, output = run_demo("--stream-seconds", "5", "--callee-hangs-up-after", "1", "--signed")
+@SIGNED
+def test_a_callee_who_hangs_up_early_is_sent_nothing_more_once_the_app_knows(signed):
+    status, timeline, output = run_demo("--stream-seconds", "5", "--callee-hangs-up-after", "1", *signed)
 
     assert status == 0, output
+    # Unsigned, the app asks the Voice API whether the call is over before it believes the event.
+    checked = [] if signed else ["app -> Voice API  GET call  <- completed"]
+    ending = ["vonage call over: the callee hung up after 1 s", "vonage -> app  event completed", *checked]
+    assert steps(timeline) == UNTIL_THE_MUSIC + ending
     assert 0.99 <= at(timeline, "vonage", "the callee hung up after 1 s") - at(timeline, "vonage", "answered") < 1.5
-    assert not any("DELETE stream" in what or "PUT hangup" in what for _, _, what in timeline)
-    assert "(signed webhooks)" in output
+    assert "PROBLEM" not in output
 
 
-def app_broken_by(tmp_path: Path, breakage: str) -> str:
-    """A script that runs app.py as a user does, with `breakage` applied to it first."""
-    script = tmp_path / "broken_app.py"
-    script.write_text(
-        f"import sys\nsys.path.insert(0, {str(PROJECT_DIR)!r})\n"
-        "import flask\nimport app\nimport stream_audio.voice_requests\n"
-        "build = app.create_app\n\n"
-        "def create_app(settings=None):\n"
-        "    flask_app = build(settings)\n"
-        + textwrap.indent(textwrap.dedent(breakage), "    ")
-        + "    return flask_app\n\n"
-        "app.create_app = create_app\napp.main()\n"
-    )
-    return str(script)
+def test_a_callee_who_would_hang_up_after_the_music_is_hung_up_by_the_app_on_time():
+    status, timeline, output = run_demo("--stream-seconds", "1", "--callee-hangs-up-after", "3")
+
+    assert status == 0, output
+    assert steps(timeline) == UNTIL_THE_MUSIC + THE_APP_HANGS_UP
 
 
-def test_without_music_mp3_app_py_refuses_to_start_and_the_demo_says_why_and_exits_1(project):
-    (project / "public" / "music.mp3").unlink()
-
-    status, _, output = run_demo("--stream-seconds", "1", project=project)
-
-    assert status == 1
-    assert "PROBLEM: app.py did not start" in output
-    assert "AUDIO 'music.mp3' cannot be read from public/" in output
-
-
-def test_music_mp3_vanishing_once_the_app_runs_is_a_404_vonage_names_and_the_demo_exits_1(tmp_path):
-    broken = app_broken_by(
-        tmp_path,
-        """
-        @flask_app.before_request
-        def music_gone():
-            if flask.request.path == "/audio/music.mp3":
-                flask.abort(404)
-    """,
-    )
-
-    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
-
-    assert status == 1
-    assert "PROBLEM: fetching /audio/music.mp3 failed: it answered 404" in output
-
-
-def test_audio_that_is_not_mp3_is_named_and_the_demo_exits_1(tmp_path):
-    broken = app_broken_by(
-        tmp_path,
-        """
-        @flask_app.before_request
-        def silence_replaced_by_a_web_page():
-            if flask.request.path == "/audio/silence.mp3":
-                return "<html>not audio</html>", 200, {"Content-Type": "audio/mpeg"}
-    """,
-    )
-
-    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
-
-    assert status == 1
-    assert "PROBLEM: /audio/silence.mp3 is not a playable MP3" in output
-
-
-def test_a_silence_mp3_that_is_not_audio_stops_start_up_and_the_demo_says_why(project):
-    (project / "public" / "silence.mp3").write_text("<html>not audio</html>")
-
-    status, _, output = run_demo("--stream-seconds", "1", project=project)
-
-    assert status == 1
-    assert "PROBLEM: app.py did not start" in output
-    assert "public/silence.mp3 is neither an MP3 nor a WAV file" in output
-
-
-def test_an_ncco_that_fails_vonages_schema_is_named_and_the_demo_exits_1(tmp_path):
-    broken = app_broken_by(
-        tmp_path,
-        """
-        @flask_app.before_request
-        def a_talk_without_text():
-            if flask.request.path == "/audio/answer.json":
-                return flask.jsonify([{"action": "talk"}])
-    """,
-    )
-
-    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
-
-    assert status == 1
-    assert "PROBLEM: the answer NCCO fails Vonage's schema at 0: 'text' is a required property" in output
-
-
-@pytest.mark.parametrize(
-    ("breakage", "problem"),
-    [
-        pytest.param("return flask.Response(status=500)", "answered 500 to started", id="answers 500"),
-        pytest.param(
-            "import time; time.sleep(10.5 if b'started' in flask.request.get_data() else 0)",
-            "failed for started: it did not answer in time",
-            id="slower than Vonage waits",
-        ),
-    ],
-)
-def test_an_event_webhook_vonage_would_give_up_on_is_named_and_the_demo_exits_1(tmp_path, breakage, problem):
-    broken = app_broken_by(
-        tmp_path,
-        f"""
-        @flask_app.before_request
-        def a_broken_webhook():
-            if flask.request.path == "/webhooks/events":
-                {breakage}
-    """,
-    )
-
-    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
-
-    assert status == 1
-    assert f"PROBLEM: the event webhook /webhooks/events {problem}" in output
-
-
-def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_demo_exits_1(tmp_path):
-    broken = app_broken_by(
-        tmp_path,
-        """
-        stream_audio.voice_requests.VoiceRequests.hang_up = lambda self, *_: stream_audio.voice_requests.Outcome(0)
-    """,
-    )
-
-    status, timeline, output = run_demo("--stream-seconds", "1", "--app", broken)
-
-    assert status == 1
-    ended = at(timeline, "vonage", "call over: length_timer (11 s) passed")
-    assert 10.99 <= ended - at(timeline, "vonage", "answered") < 11.5
-    assert "PROBLEM: expected the app hung up, but the call ended because length_timer (11 s) passed" in output
-
-
-def test_the_demo_plays_a_wav_the_user_chose_and_hangs_up_when_it_ends(project):
-    write_wav(project / "public" / "message.wav", 1.0)
-
+def test_the_demo_plays_a_wav_the_user_chose_at_the_level_asked_and_hangs_up_when_it_ends(project):
     status, timeline, output = run_demo("--audio", "public/message.wav", "--audio-level", "0.5", project=project)
 
     assert status == 0, output
-    assert "plays for 2 s" in output  # 1 s of audio, played once, and a second for Vonage to fetch it
+    assert "plays for 1.75 s" in output  # 0.75 s of audio, played once (auto), and a second for Vonage to fetch it
     assert at(timeline, "app", "PUT stream message.wav loop 1 level 0.5")
-    assert at(timeline, "vonage", "fetched /audio/message.wav: WAV 8 kHz mono, 1.0 s")
-    assert 1.99 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 2.5
+    assert at(timeline, "vonage", "fetched /audio/message.wav: WAV 8 kHz mono, 0.8 s")
+    assert 1.74 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 2.25
+
+
+def test_audio_loop_plays_the_users_mp3_that_many_times_and_auto_waits_for_them_all(project):
+    status, timeline, output = run_demo(
+        "--audio", "public/message.mp3", "--audio-loop", "3", "--stream-seconds", "auto", project=project
+    )
+
+    assert status == 0, output
+    assert at(timeline, "app", "PUT stream message.mp3 loop 3")
+    played = float(re.search(r"message\.mp3 plays for ([\d.]+) s", output)[1])
+    once = mutagen.mp3.MP3(project / "public" / "message.mp3").info.length
+    assert played == pytest.approx(3 * once + 1, abs=0.01)  # three times its length, and a second to fetch it
+    assert played - 0.01 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < played + 0.5
 
 
 def test_the_demo_refuses_a_file_outside_public_before_starting_anything(tmp_path):
@@ -196,3 +98,32 @@ def test_the_demo_refuses_a_file_outside_public_before_starting_anything(tmp_pat
 
     assert status == 2
     assert "is not in" in output and "put the file there first" in output
+
+
+def test_readmes_sample_is_what_make_demo_prints_line_for_line():
+    readme = (PROJECT_DIR / "README.md").read_text()
+    sample = re.search(r"`make demo` runs the real server.*?\n```\n(.*?)\n```", readme, re.DOTALL)[1]
+
+    status, _, output = run_demo()
+
+    assert status == 0, output
+    assert _aside(sample) == _aside(output.rstrip("\n"))
+
+
+def _aside(printed: str) -> list[str]:
+    """`printed` with what changes from run to run set aside: times, uuids and temporary paths."""
+    printed = re.sub(r"^\+\d+\.\d\ds", "+T", printed, flags=re.MULTILINE)
+    printed = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "UUID", printed)
+    return re.sub(r"/tmp/\S+", "TMP", printed).splitlines()
+
+
+def test_the_demo_says_first_that_it_uses_its_own_settings_and_never_reads_dotenv(project):
+    with (project / ".env").open("a") as dotenv:
+        dotenv.write("AUDIO=message.wav\nSTREAM_SECONDS=30\nGREETING=Hello from my .env\n")
+
+    status, timeline, output = run_demo("--stream-seconds", "1", project=project)
+
+    assert status == 0, output
+    assert output.splitlines()[0].endswith("; the demo's own settings, not .env.")
+    assert at(timeline, "app", "PUT stream music.mp3 loop 0")
+    assert at(timeline, "vonage", 'talk "Please hold ..."')

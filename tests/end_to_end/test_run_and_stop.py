@@ -55,7 +55,9 @@ def test_python_app_py_carries_a_call_from_the_browser_to_the_hang_up(app_proces
     assert app_process.stop(signal.SIGTERM) == 0
     log = app_process.log()
     assert f"call {call_uuid}: PUT hangup done" in log
-    assert f"call {early_uuid}: completed (after 20 s, price 0.00400000); pending hang-up cancelled" in log
+    confirmed = voice_api.calls.details(early_uuid)
+    billing = f"after {confirmed['duration']} s, price {confirmed['price']}"
+    assert f"call {early_uuid}: completed ({billing}); pending hang-up cancelled" in log
     assert "Traceback" not in log
     assert "PRIVATE KEY" not in log and "api-s3cr3t" not in log and "Bearer" not in log and "eyJ" not in log
 

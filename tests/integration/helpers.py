@@ -22,7 +22,9 @@ from stream_audio.app_parts import parts
 from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS, listen, make_server
 from stream_audio.settings import ALL_NAMES, Settings
 from tests.helpers import APPLICATION_ID, TO_NUMBER, VONAGE_NUMBER, wait_until
+from tools.standins.timeline import Timeline
 from tools.standins.voice_api import VoiceApiStandIn
+from tools.standins.vonage_calls import LikeVonage
 from tools.standins.webhook_events import event_request, signed_headers, vonage_event
 
 # What Chromium sends with a page the person opens themselves: the address bar, a bookmark, a link
@@ -136,6 +138,15 @@ class RunningApp(ServedApp):
             self._thread.join()
             self._server.task_dispatcher.shutdown()
         self.calls.close()
+
+
+def vonage_around(
+    voice_api: VoiceApiStandIn, app: ServedApp, ring_seconds: float = 0.2, hangs_up_after: float | None = None
+) -> LikeVonage:
+    """Vonage playing each call around `voice_api` for `app`, as `make demo` does: it rings, fetches and
+    checks the NCCO and the audio, posts each event (signed if the app has a signature secret) and ends
+    the call; its timeline holds what it saw, and as problems what Vonage would fail."""
+    return LikeVonage(voice_api, Timeline(), app.signature_secret, ring_seconds, hangs_up_after)
 
 
 def steps_sent(voice_api: VoiceApiStandIn, call_uuid: str) -> list[str]:

@@ -85,7 +85,9 @@ def test_an_unsigned_final_event_logs_the_duration_and_price_the_voice_api_confi
 
     assert running_app.post_to_webhook(body, {"Content-Type": "application/json"}).status_code == 204
 
-    wait_for_log(caplog, f"call {call_uuid}: completed (after 20 s, price 0.00400000); nothing more to send")
+    confirmed = voice_api.calls.details(call_uuid)
+    billing = f"after {confirmed['duration']} s, price {confirmed['price']}"
+    wait_for_log(caplog, f"call {call_uuid}: completed ({billing}); nothing more to send")
 
 
 def test_a_machine_event_names_the_call_as_call_uuid_and_changes_nothing(running_app, voice_api, caplog):
