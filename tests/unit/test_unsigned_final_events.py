@@ -2,7 +2,7 @@
 status for a call in progress is checked with the Voice API (GET /v1/calls/{uuid})
 before the app forgets the call, so a forged one neither cancels the hang-up nor frees
 a MAX_ACTIVE_CALLS slot, while a callee who really hung up still gets nothing sent.
-Fast tests on a fake clock; test_public_url.py tries the same on `python app.py`."""
+On a fake clock; end_to_end/test_public_url.py tries the same on `python app.py`."""
 
 from __future__ import annotations
 
