@@ -12,7 +12,6 @@ import threading
 import time
 
 import pytest
-import requests
 
 from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS, listen, make_server
 from tests.helpers import wait_until
@@ -136,9 +135,7 @@ def test_json_nested_1000_deep_gets_a_400_and_one_short_log_line(running_app, vo
     body = b"[" * 1000 + b"]" * 1000
     before = len(caplog.records)
 
-    answer = requests.post(
-        running_app.url + "/webhooks/events", data=body, headers={"Content-Type": "application/json"}, timeout=5
-    )
+    answer = running_app.post_to_webhook(body, {"Content-Type": "application/json"})
 
     assert answer.status_code == 400
     refusal, access = lines_logged_since(caplog, before, count=2)
