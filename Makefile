@@ -20,6 +20,11 @@ demo: $(VENV)/.test-installed
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
+# The unit tests alone (tests/unit): the call logic on a fake clock, the settings, in seconds.
+# One process: starting pytest-xdist's workers would take longer than the tests.
+test-fast: $(VENV)/.test-installed
+	$(BIN)/python -m pytest tests/unit -n 0
+
 # ruff's lint rules and formatting, as CI checks them before the tests.
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -33,6 +33,10 @@ ACCOUNT_DOTENV = [
     f"VONAGE_API_SECRET={API_SECRET}",
 ]
 APP_LOGGERS = ("app", "__main__", "stream_audio")
+# What a busy machine may add to a real-time wait in a test over real sockets or processes, beyond
+# the app's own timers: those are timed exactly on the fake clock (tests/unit), and any wait the app
+# could add by mistake (a 10 s timeout, Vonage's length_timer) is longer than this.
+BUSY_MACHINE_SECONDS = 3.0
 NCCO_SCHEMA = json.loads((PROJECT_DIR / "tools" / "standins" / "ncco-schema.json").read_text())
 
 

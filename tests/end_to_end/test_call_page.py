@@ -22,6 +22,8 @@ from tests.integration.helpers import steps_sent
 # One line, not one per test; under CI the `chromium` fixture fails each instead.
 if not CHROMIUM.exists() and os.environ.get("CI") != "true":
     pytest.skip(f"the browser tests need Chromium at {CHROMIUM}: apt-get install chromium", allow_module_level=True)
+# All on one worker (pytest.ini's --dist loadgroup), which starts Chromium once for them all.
+pytestmark = pytest.mark.xdist_group("chromium")
 
 
 def test_the_start_up_link_opens_the_calls_page_which_follows_it_to_its_end(start_app, voice_api, page):

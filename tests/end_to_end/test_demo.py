@@ -11,6 +11,8 @@ import pytest
 
 from app import PROJECT_DIR
 from tests.end_to_end.helpers import at, run_demo
+from tests.helpers import BUSY_MACHINE_SECONDS
+from tools.demo import RING_SECONDS
 
 SIGNED = pytest.mark.parametrize("signed", [pytest.param([], id="unsigned"), pytest.param(["--signed"], id="signed")])
 UNTIL_THE_MUSIC = [
@@ -45,7 +47,8 @@ def test_the_demo_prints_the_whole_call_and_exits_0(signed):
     assert timeline[0][0] == 0.0
     # The timeline prints hundredths of a second.
     assert 1.99 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 2.5
-    assert timeline[-1][0] < 2 + 2.5  # STREAM_SECONDS plus the ring and a little
+    # STREAM_SECONDS and the ring, and what a busy machine adds to a dozen requests between three processes.
+    assert timeline[-1][0] < 2 + RING_SECONDS + BUSY_MACHINE_SECONDS
     assert output.splitlines()[-1] == "The call went as it should."
     assert ("(signed webhooks)" in output) == bool(signed)
 

@@ -116,7 +116,8 @@ def test_an_event_webhook_vonage_would_give_up_on_is_named_and_the_demo_exits_1(
     """,
     )
 
-    status, _, output = run_demo("--stream-seconds", "1", "--app", broken)
+    # The callee hangs up a second after answering, so the call does not run on to length_timer (11 s).
+    status, _, output = run_demo("--stream-seconds", "1", "--callee-hangs-up-after", "1", "--app", broken)
 
     assert status == 1
     assert f"PROBLEM: the event webhook /webhooks/events {problem}" in output

@@ -4,8 +4,10 @@ call, and every way of stopping it leaves no callee on a silent line and says ho
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
@@ -82,26 +84,56 @@ def test_stopping_the_app_mid_call_hangs_up_every_callee_before_it_exits(start_p
     assert "Traceback" not in running.log()
 
 
+class HeldCallCreation:
+    """Vonage's side of the Voice API stand-in, holding its answer to POST /v1/calls until told."""
+
+    def __init__(self) -> None:
+        self._answer = threading.Event()
+
+    def answer(self) -> None:
+        self._answer.set()
+
+    def request_arrived(self, step: str, call_uuid: str | None, body: Any) -> None:
+        if step == "create_call":
+            self._answer.wait(30)
+
+    def call_created(self, call_uuid: str, body: dict) -> None:
+        pass
+
+    def stream_started(self, call_uuid: str, body: dict) -> None:
+        pass
+
+    def call_ends(self, call_uuid: str, why: str) -> None:
+        pass
+
+
 # Waitress lets requests in progress finish for up to 5 s after the signal: a call created
 # within that is answered to the browser; one created after it is hung up as it is recorded.
-@pytest.mark.parametrize("creation_takes", [1.5, 6.5], ids=["before the server stops", "after the server stops"])
+# Vonage answers once the app has logged that it is stopping, or that waitress gave up waiting.
+@pytest.mark.parametrize(
+    "vonage_answers_after",
+    ["SIGTERM: stopping", "1 thread(s) still running"],
+    ids=["before the server stops", "after the server stops"],
+)
 def test_a_call_being_placed_when_the_app_is_stopped_is_hung_up_once_it_exists(
-    start_process, voice_api, creation_takes
+    start_process, voice_api, vonage_answers_after
 ):
     running = start_process()
-    voice_api.misbehave("create_call", stall=creation_takes, times=1)
+    creation = HeldCallCreation()
+    voice_api.report_calls_to(creation)
     with ThreadPoolExecutor(1) as browser:
-        opened = browser.submit(
-            requests.get, running.url + "/call", params={"token": running.env["CALL_TOKEN"]}, timeout=10
-        )
+        opened = browser.submit(requests.get, running.link(), timeout=15)
         voice_api.wait_for("create_call")
+        running.process.send_signal(signal.SIGTERM)
+        running.wait_for_log(vonage_answers_after, timeout=10)
+        creation.answer()
 
-        assert running.stop(signal.SIGTERM) == 0
+        assert running.process.wait(timeout=15) == 0
 
     [created] = voice_api.conversation_of
     assert [r.call_uuid for r in voice_api.sent("hangup")] == [created]
     assert "shutting down: ended 1 of 1 call(s)" in running.log()
-    if creation_takes < 5:
+    if vonage_answers_after == "SIGTERM: stopping":
         assert opened.result().json()["uuid"] == created
     else:
         assert f"call {created}: placed while shutting down; hanging it up" in running.log()

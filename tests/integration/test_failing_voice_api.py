@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ STREAM_SECONDS = 1
 
 @dataclass(frozen=True)
 class Failure:
-    trouble: dict  # how the stand-in fails the request: VoiceApiStandIn.misbehave's arguments
+    trouble: dict[str, Any]  # how the stand-in fails the request: VoiceApiStandIn.misbehave's arguments
     says: str  # what the app's log line, and the browser's answer, say of it
     attempts: int = 1  # requests sent, retries included
 

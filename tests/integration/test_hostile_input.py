@@ -118,17 +118,14 @@ def raw_get(running_app, path: str) -> tuple[int, bytes]:
     return response.status, body
 
 
-@pytest.fixture
-def dotfile_in_public():
-    path = PROJECT_DIR / "public" / ".not-for-vonage"
-    path.write_text("SECRET=dotfile contents\n")
-    yield path.name
-    path.unlink()
-
-
 @pytest.mark.parametrize("path", ["/audio/{name}", "/audio/%2e{rest}", "/audio/sub/../{name}"])
-def test_a_dotfile_in_public_is_never_served(running_app, dotfile_in_public, path):
-    status, body = raw_get(running_app, path.format(name=dotfile_in_public, rest=dotfile_in_public[1:]))
+def test_a_dotfile_in_public_is_never_served(start_app, project, path):
+    # In a clone's public/: the project's own is shared with every test running alongside.
+    dotfile = project / "public" / ".not-for-vonage"
+    dotfile.write_text("SECRET=dotfile contents\n")
+    running = start_app(project)
+
+    status, body = raw_get(running, path.format(name=dotfile.name, rest=dotfile.name[1:]))
 
     assert status == 404
     assert b"SECRET" not in body

@@ -12,7 +12,6 @@ import threading
 import time
 
 import pytest
-import requests
 
 from stream_audio.server import CLEANUP_SECONDS, IDLE_CLIENT_SECONDS, listen, make_server
 from tests.helpers import wait_until
@@ -50,10 +49,15 @@ def tls_client_hello() -> bytes:
 
 
 def lines_logged_since(caplog: pytest.LogCaptureFixture, before: int, count: int = 1) -> list[str]:
-    """The log lines after the first `before`, once `count` have come."""
-    wait_until(lambda: len(caplog.records) >= before + count, 5, f"{count} log line(s)")
+    """The log lines after the first `before` records, once `count` have come; not waitress's
+    note that every thread was busy a moment, which a busy machine causes, not the request."""
+
+    def lines() -> list[str]:
+        return [LOG_LINE.format(r) for r in caplog.records[before:] if r.name != "waitress.queue"]
+
+    wait_until(lambda: len(lines()) >= count, 5, f"{count} log line(s)")
     time.sleep(0.2)  # room for one more line, which would be one too many
-    return [LOG_LINE.format(record) for record in caplog.records[before:]]
+    return lines()
 
 
 def test_python_app_pys_server_drops_a_client_idle_for_idle_client_seconds_within_30_s(running_app):
@@ -131,9 +135,7 @@ def test_json_nested_1000_deep_gets_a_400_and_one_short_log_line(running_app, vo
     body = b"[" * 1000 + b"]" * 1000
     before = len(caplog.records)
 
-    answer = requests.post(
-        running_app.url + "/webhooks/events", data=body, headers={"Content-Type": "application/json"}, timeout=5
-    )
+    answer = running_app.post_to_webhook(body, {"Content-Type": "application/json"})
 
     assert answer.status_code == 400
     refusal, access = lines_logged_since(caplog, before, count=2)

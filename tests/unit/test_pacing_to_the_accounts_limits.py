@@ -8,7 +8,7 @@ import pytest
 from stream_audio.call import CallState
 from stream_audio.pacer import WINDOW_SECONDS, Pacer, Priority
 from stream_audio.refused import Refused
-from tests.unit.helpers import STREAM_SECONDS, FakeClock, FakeDeadlines, run_for
+from tests.unit.helpers import STREAM_SECONDS, Account, FakeClock, FakeDeadlines, run_for
 
 # --- the pacer on its own -----------------------------------------------------------
 
@@ -104,6 +104,21 @@ def test_thirty_calls_answered_together_each_get_one_start_one_stop_and_one_hang
     # 90 requests at 15 a second: the last hang-up comes no later than the rate allows.
     starts, hangups = account.sent("start_stream"), account.sent("hangup")
     assert hangups[-1][0] - starts[0][0] <= STREAM_SECONDS + 90 / 15 * WINDOW_SECONDS
+
+
+def test_fifty_calls_answered_at_once_are_each_stopped_and_hung_up_on_time_when_the_limits_allow():
+    # An account whose Voice API limits Vonage has raised: the app's own timing, unpaced.
+    account = Account(calls_per_second=1000, requests_per_second=1000)
+    calls = account.place_calls(50)
+    for call_uuid in calls:
+        account.vonage_says(call_uuid, "answered")
+
+    account.run_for(STREAM_SECONDS + 1)
+
+    for call_uuid in calls:
+        assert account.voice.requests_for(call_uuid) == ["create_call", "start_stream", "stop_stream", "hangup"]
+        _, start, stop, hangup = [when for when, _, uuid in account.voice.sent if uuid == call_uuid]
+        assert (stop - start, hangup - start) == (STREAM_SECONDS, STREAM_SECONDS)
 
 
 def test_when_time_is_up_for_many_calls_hang_ups_overtake_the_music_still_waiting_to_start(account):
