@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-import mutagen
-import mutagen.mp3
-import mutagen.wave
 from werkzeug.security import safe_join
 
 MP3 = "audio/mpeg"
@@ -78,6 +75,11 @@ def public_file(public_dir: Path, name: str) -> Path:
 
 
 def _measure(file) -> tuple[str, float]:
+    # mutagen loads with the first file measured, at start-up: what imports the app (a test, a tool)
+    # without reading settings does not wait for it.
+    import mutagen.mp3
+    import mutagen.wave
+
     head = file.read(12)
     file.seek(0)
     try:
