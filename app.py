@@ -14,24 +14,14 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from dotenv import load_dotenv
 from flask import Flask
 
-from stream_audio import person_routes, vonage_routes
-from stream_audio.access import CallToken
-from stream_audio.answer_headers import protect
-from stream_audio.app_parts import AppParts, parts
-from stream_audio.audio import NotPlayable, choose
-from stream_audio.call_flow import CallFlow
-from stream_audio.events import MAX_EVENT_BYTES
-from stream_audio.history import CallHistory
-from stream_audio.public_url import NoPublicUrl, PublicUrl
-from stream_audio.settings import Settings, SettingsError
-from stream_audio.signatures import SignedEvents, warn_unsigned
-from stream_audio.voice_api import make_voice_client
-from stream_audio.voice_requests import VoiceRequests
+if TYPE_CHECKING:
+    from stream_audio.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +30,22 @@ PROJECT_DIR = Path(__file__).resolve().parent
 
 def create_app(settings: Settings | None = None, project_dir: Path = PROJECT_DIR) -> Flask:
     """The app serving `project_dir`'s public/. Without `settings`, they are read from the environment and .env."""
+    # Imported here, as in Flask's tutorial: `import app` (setup, --help, the tests' helpers) then
+    # loads no Voice API SDK; the app's parts load once, when the app is built.
+    from stream_audio import person_routes, vonage_routes
+    from stream_audio.access import CallToken
+    from stream_audio.answer_headers import protect
+    from stream_audio.app_parts import AppParts
+    from stream_audio.audio import choose
+    from stream_audio.call_flow import CallFlow
+    from stream_audio.events import MAX_EVENT_BYTES
+    from stream_audio.history import CallHistory
+    from stream_audio.public_url import PublicUrl
+    from stream_audio.settings import Settings
+    from stream_audio.signatures import SignedEvents, warn_unsigned
+    from stream_audio.voice_api import make_voice_client
+    from stream_audio.voice_requests import VoiceRequests
+
     if settings is None:
         load_dotenv(project_dir / ".env")
         settings = Settings.from_env(os.environ, project_dir)
@@ -86,8 +92,11 @@ def setup() -> None:
 
 def serve() -> int:
     """Check the settings, find the public URL, then serve until Ctrl-C; the exit code (docs/security.md)."""
-    # Waitress loads here alone: creating the app (tests, tools) needs no server.
+    from stream_audio.app_parts import parts
+    from stream_audio.audio import NotPlayable
+    from stream_audio.public_url import NoPublicUrl, PublicUrl
     from stream_audio.server import listen, serve_until_stopped
+    from stream_audio.settings import Settings, SettingsError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s")
     load_dotenv(PROJECT_DIR / ".env")
