@@ -47,6 +47,22 @@ def test_a_caller_hears_the_greeting_then_the_music_and_is_hung_up_stream_second
     assert voice_api.calls.details(call_uuid)["status"] == "completed"
 
 
+@SIGNED
+def test_a_caller_who_hangs_up_first_is_sent_nothing_more(start_app, voice_api, secret):
+    app = start_app(STREAM_SECONDS="5", VONAGE_SIGNATURE_SECRET=secret)
+    vonage = vonage_around(voice_api, app, hangs_up_after=0.5)
+
+    call_uuid = vonage.ring_the_number(CALLER, VONAGE_NUMBER, app.url)
+
+    assert vonage.wait_until_done(5)
+    wait_until(lambda: app.calls.snapshot(call_uuid) is None, 5, "the app letting the call go")
+    assert vonage.endings == ["the caller hung up after 0.5 s"]
+    assert vonage.timeline.problems == [] and voice_api.failures == []
+    # Unsigned, the app asks the Voice API whether the call is real, and then whether it is over.
+    checked = [] if secret else ["get_call"]
+    assert requests_for(voice_api, call_uuid) == [*checked, "start_stream", *checked]
+
+
 def test_the_answer_ncco_for_a_caller_is_valid_and_bounded_so_that_it_ends_the_call_itself(start_app, voice_api):
     app = start_app()
     vonage = vonage_around(voice_api, app)
