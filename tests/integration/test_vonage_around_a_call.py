@@ -53,6 +53,8 @@ def test_a_call_hung_up_while_it_rings_ends_cancelled_and_the_app_believes_it(st
     assert voice_api.calls.details(call_uuid)["status"] == "cancelled"
     assert "price" not in voice_api.calls.details(call_uuid)  # only a completed call is billed
     assert vonage.timeline.problems == []
+    # The app takes the event once its PUT hangup is answered, which may come after Vonage posts it.
+    wait_until(lambda: app.calls.history.of(call_uuid).final_status, 5, "the app recording the final status")
     assert app.calls.history.of(call_uuid).final_status == "cancelled"
     # Hung up by the app itself, the call's final status needs no check even unsigned.
     assert [r.step for r in voice_api.received] == ["create_call", "hangup"]
