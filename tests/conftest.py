@@ -3,12 +3,14 @@ clone of the project, the stand-ins for Vonage's APIs, and the real app served i
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import jwt.algorithms
 import pytest
 
 from app import PROJECT_DIR
@@ -34,6 +36,18 @@ from tools.standins.voice_api import VoiceApiStandIn
 @pytest.fixture(autouse=True)
 def info_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def each_private_key_parsed_once() -> Iterator[None]:
+    """PyJWT parses the PEM key each time it signs, and checks an RSA key as it does: some 50 ms of
+    CPU for Vonage's 2048 bits. The app signs at start-up (to check its key) and for its first Voice
+    API request, and the tests start hundreds of apps with one key: here each PEM is parsed once, so
+    the same key signs the same JWTs. A PEM that fails to parse fails again each time, as it is not
+    kept; `python app.py` and `make demo` run in processes of their own and parse as a user's do."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jwt.algorithms, "load_pem_private_key", functools.cache(jwt.algorithms.load_pem_private_key))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ audio files a user might add to public/."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
@@ -66,10 +65,7 @@ def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 5
 def write_wav(path: Path, seconds: float, sample_width: int = 2, rate: int = 8000) -> Path:
     """A mono WAV of a quiet 440 Hz tone, `sample_width` bytes a sample (2: 16-bit PCM, as the Voice API takes)."""
     frames = int(seconds * rate)
-    if sample_width == 2:
-        samples = array("h", (int(3000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(frames))).tobytes()
-    else:
-        samples = bytes(frames * sample_width)
+    samples = _tone(seconds, rate).tobytes() if sample_width == 2 else bytes(frames * sample_width)
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(sample_width)
@@ -79,12 +75,12 @@ def write_wav(path: Path, seconds: float, sample_width: int = 2, rate: int = 800
 
 
 def write_mp3(path: Path, seconds: float) -> Path:
-    """A mono MP3 of the project's own synthesised music, cut to `seconds`."""
-    path.write_bytes(make_audio.encode(_synthesised_music()[: int(seconds * make_audio.SAMPLE_RATE)]))
+    """A mono MP3 of a quiet 440 Hz tone, `seconds` long, encoded as the project's own music is
+    (tools/make_audio.py); synthesising that tune would cost a second of CPU in each test process."""
+    path.write_bytes(make_audio.encode(_tone(seconds, make_audio.SAMPLE_RATE)))
     return path
 
 
-@functools.cache
-def _synthesised_music() -> array:
-    # Synthesising the tune costs about a second of CPU: once per test process is enough.
-    return make_audio.music()
+def _tone(seconds: float, rate: int) -> array:
+    """16-bit samples of a quiet 440 Hz tone."""
+    return array("h", (int(3000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(int(seconds * rate))))

@@ -22,7 +22,8 @@ from tests.integration.helpers import steps_sent
 # One line, not one per test; under CI the `chromium` fixture fails each instead.
 if not CHROMIUM.exists() and os.environ.get("CI") != "true":
     pytest.skip(f"the browser tests need Chromium at {CHROMIUM}: apt-get install chromium", allow_module_level=True)
-# All on one worker (pytest.ini's --dist loadgroup), which starts Chromium once for them all.
+# All on one worker (pytest.ini's --dist loadgroup), which starts Chromium once for them all; under
+# pytest 9.2, pytest-xdist 3.8 drops the group (pytest-dev/pytest-xdist#1386) and they spread.
 pytestmark = pytest.mark.xdist_group("chromium")
 
 

@@ -1,7 +1,9 @@
-"""The call's page keeps true and easy to use, in Chromium at a laptop's width and at a phone's: no
-line outlives the state it speaks of, the timeline is in the order things happened, a pressed button
-keeps the focus (or hands it on), Hang up stands apart, a call to the number says so, the start page
-lists each call, and a call rung hundreds of times shows its first and latest steps."""
+"""The call's page keeps true and easy to use, in Chromium: no line outlives the state it speaks of,
+the timeline is in the order things happened, a pressed button keeps the focus (or hands it on),
+Hang up stands apart, a call to the number says so, the start page lists each call, and a call rung
+hundreds of times shows its first and latest steps. What is about layout (the focus ring, Hang up's
+look and place) runs at a laptop's width and at a phone's; what the page says and does is the same
+at any width, and runs at a phone's alone."""
 
 from __future__ import annotations
 
@@ -40,8 +42,7 @@ def has_a_ring(page: Page, name: str) -> None:
     expect(button(page, name)).to_have_css("outline-style", "solid")
 
 
-def test_the_answer_under_the_message_box_goes_once_the_call_has_moved_on(start_app, voice_api, page_at_each_width):
-    page = page_at_each_width
+def test_the_answer_under_the_message_box_goes_once_the_call_has_moved_on(start_app, voice_api, page):
     running = start_app(STREAM_SECONDS="30")
     call_uuid = music_playing(page, running, voice_api)
 
@@ -60,10 +61,7 @@ def test_the_answer_under_the_message_box_goes_once_the_call_has_moved_on(start_
     expect(answer_line(page)).to_have_text("")
 
 
-def test_the_timeline_is_in_the_order_things_happened_even_while_a_request_was_on_its_way(
-    start_app, voice_api, page_at_each_width
-):
-    page = page_at_each_width
+def test_the_timeline_is_in_the_order_things_happened_even_while_a_request_was_on_its_way(start_app, voice_api, page):
     running = start_app(STREAM_SECONDS="30", VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET)
     call_uuid = music_playing(page, running, voice_api)
     voice_api.misbehave("hangup", stall=1.0, times=1)
@@ -130,10 +128,7 @@ def test_hang_up_is_red_and_set_apart_from_the_music_buttons(start_app, voice_ap
     assert beside or below, (play, hang_up)
 
 
-def test_a_call_to_the_number_says_so_and_its_buttons_work_as_on_a_placed_call(
-    start_app, voice_api, page_at_each_width
-):
-    page = page_at_each_width
+def test_a_call_to_the_number_says_so_and_its_buttons_work_as_on_a_placed_call(start_app, voice_api, page):
     running = start_app(STREAM_SECONDS="30", VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET)
     call_uuid = caller_rings(running, voice_api, CALLER)
 
@@ -158,10 +153,7 @@ def test_a_call_to_the_number_says_so_and_its_buttons_work_as_on_a_placed_call(
     assert placed.body["to"][0]["number"] == TO_NUMBER
 
 
-def test_the_start_page_lists_each_calls_number_direction_state_and_start_time(
-    start_app, voice_api, page_at_each_width
-):
-    page = page_at_each_width
+def test_the_start_page_lists_each_calls_number_direction_state_and_start_time(start_app, voice_api, page):
     running = start_app(STREAM_SECONDS="30", VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET)
     placed = music_playing(page, running, voice_api)
     button(page, "Hang up").click()
@@ -184,9 +176,8 @@ def test_the_start_page_lists_each_calls_number_direction_state_and_start_time(
 
 
 def test_a_call_rung_hundreds_of_times_shows_its_first_and_latest_steps_and_how_many_it_folded(
-    start_app, voice_api, page_at_each_width
+    start_app, voice_api, page
 ):
-    page = page_at_each_width
     running = start_app(STREAM_SECONDS="30")
     page.goto(running.link())
     call_uuid = uuid_of(page)

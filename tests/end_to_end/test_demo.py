@@ -14,7 +14,6 @@ from tests.end_to_end.helpers import at, run_demo
 from tests.helpers import BUSY_MACHINE_SECONDS
 from tools.demo import RING_SECONDS
 
-SIGNED = pytest.mark.parametrize("signed", [pytest.param([], id="unsigned"), pytest.param(["--signed"], id="signed")])
 UNTIL_THE_MUSIC = [
     "browser GET /call",
     "app -> Voice API  POST /v1/calls  to 447700900001 from 447700900000",
@@ -38,9 +37,9 @@ def steps(timeline: list[tuple[float, str, str]]) -> list[str]:
     return [f"{who} {what}" for _, who, what in timeline if not (who == "browser" and what.startswith("<-"))]
 
 
-@SIGNED
-def test_the_demo_prints_the_whole_call_and_exits_0(signed):
-    status, timeline, output = run_demo("--stream-seconds", "2", *signed)
+def test_with_signed_webhooks_the_demo_prints_the_whole_call_hung_up_on_time_by_the_app_and_exits_0():
+    # The callee would hang up a second after the music's end: the app hangs up first, on time.
+    status, timeline, output = run_demo("--stream-seconds", "2", "--callee-hangs-up-after", "3", "--signed")
 
     assert status == 0, output
     assert steps(timeline) == UNTIL_THE_MUSIC + THE_APP_HANGS_UP
@@ -50,27 +49,20 @@ def test_the_demo_prints_the_whole_call_and_exits_0(signed):
     # STREAM_SECONDS and the ring, and what a busy machine adds to a dozen requests between three processes.
     assert timeline[-1][0] < 2 + RING_SECONDS + BUSY_MACHINE_SECONDS
     assert output.splitlines()[-1] == "The call went as it should."
-    assert ("(signed webhooks)" in output) == bool(signed)
+    assert "(signed webhooks)" in output
 
 
-@SIGNED
-def test_a_callee_who_hangs_up_early_is_sent_nothing_more_once_the_app_knows(signed):
-    status, timeline, output = run_demo("--stream-seconds", "5", "--callee-hangs-up-after", "1", *signed)
+def test_a_callee_who_hangs_up_early_is_sent_nothing_more_once_the_app_knows():
+    status, timeline, output = run_demo("--stream-seconds", "5", "--callee-hangs-up-after", "1")
 
     assert status == 0, output
-    # Unsigned, the app asks the Voice API whether the call is over before it believes the event.
-    checked = [] if signed else ["app -> Voice API  GET call  <- completed"]
+    # Unsigned, the app asks the Voice API whether the call is over before it believes the event
+    # (signed, it asks nothing: tests/integration/test_vonage_around_a_call.py).
+    checked = ["app -> Voice API  GET call  <- completed"]
     ending = ["vonage call over: the callee hung up after 1 s", "vonage -> app  event completed", *checked]
     assert steps(timeline) == UNTIL_THE_MUSIC + ending
     assert 0.99 <= at(timeline, "vonage", "the callee hung up after 1 s") - at(timeline, "vonage", "answered") < 1.5
     assert "PROBLEM" not in output
-
-
-def test_a_callee_who_would_hang_up_after_the_music_is_hung_up_by_the_app_on_time():
-    status, timeline, output = run_demo("--stream-seconds", "1", "--callee-hangs-up-after", "3")
-
-    assert status == 0, output
-    assert steps(timeline) == UNTIL_THE_MUSIC + THE_APP_HANGS_UP
 
 
 def test_the_demo_plays_a_wav_the_user_chose_at_the_level_asked_and_hangs_up_when_it_ends(project):
@@ -103,14 +95,25 @@ def test_the_demo_refuses_a_file_outside_public_before_starting_anything(tmp_pat
     assert "is not in" in output and "put the file there first" in output
 
 
-def test_readmes_sample_is_what_make_demo_prints_line_for_line():
+def test_readmes_sample_is_what_make_demo_prints_line_for_line_whatever_dotenv_says(project):
     readme = (PROJECT_DIR / "README.md").read_text()
     sample = re.search(r"`make demo` runs the real server.*?\n```\n(.*?)\n```", readme, re.DOTALL)[1]
+    with (project / ".env").open("a") as dotenv:
+        dotenv.write("AUDIO=message.wav\nSTREAM_SECONDS=30\nGREETING=Hello from my .env\n")
 
-    status, _, output = run_demo()
+    status, timeline, output = run_demo(project=project)
 
     assert status == 0, output
     assert _aside(sample) == _aside(output.rstrip("\n"))
+    # The demo's own settings, not .env: music.mp3 for 5 s after "Please hold ...", as the sample shows.
+    assert output.splitlines()[0].endswith("; the demo's own settings, not .env.")
+    assert steps(timeline) == UNTIL_THE_MUSIC + THE_APP_HANGS_UP
+    assert timeline[0][0] == 0.0
+    assert 4.99 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 5.5
+    # STREAM_SECONDS and the ring, and what a busy machine adds to a dozen requests between three processes.
+    assert timeline[-1][0] < 5 + RING_SECONDS + BUSY_MACHINE_SECONDS
+    assert output.splitlines()[-1] == "The call went as it should."
+    assert "(signed webhooks)" not in output
 
 
 def _aside(printed: str) -> list[str]:
@@ -118,15 +121,3 @@ def _aside(printed: str) -> list[str]:
     printed = re.sub(r"^\+\d+\.\d\ds", "+T", printed, flags=re.MULTILINE)
     printed = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "UUID", printed)
     return re.sub(r"/tmp/\S+", "TMP", printed).splitlines()
-
-
-def test_the_demo_says_first_that_it_uses_its_own_settings_and_never_reads_dotenv(project):
-    with (project / ".env").open("a") as dotenv:
-        dotenv.write("AUDIO=message.wav\nSTREAM_SECONDS=30\nGREETING=Hello from my .env\n")
-
-    status, timeline, output = run_demo("--stream-seconds", "1", project=project)
-
-    assert status == 0, output
-    assert output.splitlines()[0].endswith("; the demo's own settings, not .env.")
-    assert at(timeline, "app", "PUT stream music.mp3 loop 0")
-    assert at(timeline, "vonage", 'talk "Please hold ..."')

@@ -7,7 +7,6 @@ import re
 import socket
 import time
 
-import pytest
 import requests
 
 from tests.end_to_end.helpers import start_up
@@ -135,23 +134,28 @@ def test_with_no_ngrok_agent_start_up_fails_saying_to_run_ngrok_or_set_base_url(
     )
 
 
-def test_with_ngrok_tunnelling_only_elsewhere_start_up_fails_naming_the_port(user_env, ngrok):
+def test_with_ngrok_tunnelling_only_elsewhere_or_to_urls_that_are_not_https_host_port_start_up_fails_in_one_line(
+    user_env, ngrok
+):
     port = free_port()
     ngrok.restart(
         [
             tunnel("https://other-app.ngrok-free.app", f"localhost:{port + 1}"),
             tunnel("http://plain.ngrok-free.app", f"localhost:{port}"),
+            # Each would be refused alone: had the app taken either, it would have started.
+            tunnel(f"{NGROK_URL}\n2024-01-01 INFO forged line", f"localhost:{port}"),
+            tunnel("https://evil.example/steal?x=", f"localhost:{port}"),
         ]
     )
 
     finished = start_up(**{**user_env, "BASE_URL": ""}, PORT=str(port), NGROK_API_URL=ngrok.api_url)
 
     assert finished.returncode == 2
-    assert finished.stderr.startswith(
+    assert finished.stderr == (
         f"Cannot start: ngrok is running but has no https tunnel to port {port}. "
-        f"Run `ngrok http {port}` in another terminal, or set BASE_URL"
+        f"Run `ngrok http {port}` in another terminal, or set BASE_URL to this server's public URL.\n"
     )
-    assert "Traceback" not in finished.stderr
+    assert finished.stdout == ""
 
 
 def test_something_else_answering_at_ngrok_api_url_is_a_readable_refusal_too(user_env, voice_api):
@@ -182,25 +186,6 @@ def test_an_agent_trickling_its_answer_stops_start_up_at_the_one_deadline(user_e
         f"Run `ngrok http {port}` in another terminal, or set BASE_URL to this server's public URL.\n"
     )
     assert time.monotonic() - started < 15  # python's start, the 2 s, and room for a loaded machine
-
-
-@pytest.mark.parametrize(
-    "public_url",
-    [f"{NGROK_URL}\n2024-01-01 INFO forged line", "https://evil.example/steal?x="],
-    ids=["line break", "query"],
-)
-def test_a_tunnel_url_that_is_not_https_host_port_stops_start_up_in_one_line(user_env, ngrok, public_url):
-    port = free_port()
-    ngrok.restart([tunnel(public_url, f"localhost:{port}")])
-
-    finished = start_up(**{**user_env, "BASE_URL": ""}, PORT=str(port), NGROK_API_URL=ngrok.api_url)
-
-    assert finished.returncode == 2
-    assert finished.stderr == (
-        f"Cannot start: ngrok is running but has no https tunnel to port {port}. "
-        f"Run `ngrok http {port}` in another terminal, or set BASE_URL to this server's public URL.\n"
-    )
-    assert finished.stdout == ""
 
 
 def test_json_nested_too_deep_stops_start_up_in_one_line_without_a_traceback(user_env, ngrok):

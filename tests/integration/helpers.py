@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -167,13 +168,28 @@ def run_setup_process(project: Path, env: dict[str, str]) -> subprocess.Complete
     )
 
 
-def run_setup_in_process(project: Path, env: dict[str, str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    """run_setup as app.py calls it, in this process; its exit status and everything it printed."""
+def setup_in_process(project: Path, env: dict[str, str], capsys: pytest.CaptureFixture) -> subprocess.CompletedProcess:
+    """`python app.py setup` in `project`, run in this process as app.py runs it, and what it printed
+    to each stream, as run_setup_process gives them: the process adds only its own start-up. Setup
+    configures no logging, so Python prints any warning logged meanwhile to standard error: so here."""
     from stream_audio.account_setup import run_setup  # as app.py imports it: only setup needs the account APIs
 
-    status = run_setup(project, env)
+    capsys.readouterr()
+    unconfigured = logging.StreamHandler(sys.stderr)
+    unconfigured.setLevel(logging.WARNING)
+    logging.getLogger().addHandler(unconfigured)
+    try:
+        status = run_setup(project, env)
+    finally:
+        logging.getLogger().removeHandler(unconfigured)
     printed = capsys.readouterr()
-    return status, printed.out + printed.err
+    return subprocess.CompletedProcess(["app.py", "setup"], status, printed.out, printed.err)
+
+
+def run_setup_in_process(project: Path, env: dict[str, str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    """run_setup as app.py calls it, in this process; its exit status and everything it printed."""
+    finished = setup_in_process(project, env, capsys)
+    return finished.returncode, finished.stdout + finished.stderr
 
 
 def raw_answer(body: bytes | str, status: int = 200, content_type: str = "application/json") -> Response:

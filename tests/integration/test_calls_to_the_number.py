@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 import uuid as uuid_module
+from collections.abc import Callable
 
 import jsonschema
 import pytest
@@ -45,6 +46,22 @@ def test_a_caller_hears_the_greeting_then_the_music_and_is_hung_up_stream_second
     assert start.body["stream_url"] == [f"{app.url}/audio/music.mp3"]
     assert STREAM_SECONDS <= hangup.at - start.at < STREAM_SECONDS + 1
     assert voice_api.calls.details(call_uuid)["status"] == "completed"
+
+
+@SIGNED
+def test_a_caller_who_hangs_up_first_is_sent_nothing_more(start_app, voice_api, secret):
+    app = start_app(STREAM_SECONDS="5", VONAGE_SIGNATURE_SECRET=secret)
+    vonage = vonage_around(voice_api, app, hangs_up_after=0.5)
+
+    call_uuid = vonage.ring_the_number(CALLER, VONAGE_NUMBER, app.url)
+
+    assert vonage.wait_until_done(5)
+    wait_until(lambda: app.calls.snapshot(call_uuid) is None, 5, "the app letting the call go")
+    assert vonage.endings == ["the caller hung up after 0.5 s"]
+    assert vonage.timeline.problems == [] and voice_api.failures == []
+    # Unsigned, the app asks the Voice API whether the call is real, and then whether it is over.
+    checked = [] if secret else ["get_call"]
+    assert requests_for(voice_api, call_uuid) == [*checked, "start_stream", *checked]
 
 
 def test_the_answer_ncco_for_a_caller_is_valid_and_bounded_so_that_it_ends_the_call_itself(start_app, voice_api):
@@ -129,17 +146,20 @@ def test_a_stranger_who_makes_up_a_call_to_the_number_costs_at_most_two_requests
     app = start_app(VONAGE_SIGNATURE_SECRET=secret)
     made_up = str(uuid_module.uuid4())  # a uuid Vonage never made
 
-    def stranger_rings() -> list[dict]:
+    def stranger_rings(before_hanging_up: Callable[[], object] = lambda: None) -> list[dict]:
         query = {"uuid": made_up, "conversation_uuid": f"CON-{made_up}", "to": VONAGE_NUMBER, "from": CALLER}
         ncco = requests.get(f"{app.url}/audio/answer.json", params=query, timeout=5).json()
         for status in ("answered", "completed"):
+            if status == "completed":
+                before_hanging_up()
             body, headers = event_request(vonage_event(made_up, status, CALLER, VONAGE_NUMBER, direction="inbound"))
             app.post_to_webhook(body, headers)
         return ncco
 
-    stranger_rings()
-    if not secret:  # the app asks the Voice API whether the call is real, and lets it go
-        voice_api.wait_for("get_call", call_uuid=made_up)
+    # Unsigned, the app asks the Voice API whether the call is real, and lets it go. The stranger's
+    # `completed` waits for that question: sent first, it would leave nothing to ask about.
+    stranger_rings(lambda: secret or voice_api.wait_for("get_call", call_uuid=made_up))
+    if not secret:
         wait_until(lambda: app.calls.snapshot(made_up) is None, 5, "the app letting the made-up call go")
     time.sleep(1)  # anything it would send after
     cost = len(voice_api.received)

@@ -1,5 +1,7 @@
 """`python app.py setup`: from an account's API key and secret to a project that places calls,
-against stand-ins for the Application, Numbers and Voice APIs that check basic auth as Vonage does."""
+against stand-ins for the Application, Numbers and Voice APIs that check basic auth as Vonage does.
+A first run and a refusal of the settings run it as a user does; the rest run it in this process
+(setup_in_process), where its exit status and what it prints to each stream are the process's."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from vonage_application import ApplicationConfig
 from vonage_numbers import NumbersError, UpdateNumberParams
 
 from tests.helpers import ACCOUNT_DOTENV, API_KEY, API_SECRET, TO_NUMBER, VONAGE_NUMBER
-from tests.integration.helpers import run_setup_in_process, run_setup_process
+from tests.integration.helpers import run_setup_in_process, run_setup_process, setup_in_process
 from tools.app_process import PROJECT_DIR
 from tools.standins.numbers_api import FORM, owned_number
 
@@ -59,12 +61,12 @@ def test_a_first_run_creates_the_application_saves_its_key_links_the_number_and_
 
 
 def test_a_second_run_finds_what_the_first_made_and_changes_nothing(
-    project, account_apis_env, application_api, numbers_api
+    project, account_apis_env, application_api, numbers_api, capsys
 ):
-    assert run_setup_process(project, account_apis_env).returncode == 0
+    assert setup_in_process(project, account_apis_env, capsys).returncode == 0
     env_before, key_before = (project / ".env").read_text(), (project / "private.key").read_text()
 
-    again = run_setup_process(project, account_apis_env)
+    again = setup_in_process(project, account_apis_env, capsys)
 
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("Already set up: nothing was changed.")
@@ -77,11 +79,11 @@ def test_a_second_run_finds_what_the_first_made_and_changes_nothing(
 
 
 def test_a_wrong_secret_costs_one_readable_line_and_changes_nothing(
-    project, account_apis_env, application_api, numbers_api
+    project, account_apis_env, application_api, numbers_api, capsys
 ):
     env_before = (project / ".env").read_text()
 
-    finished = run_setup_process(project, {**account_apis_env, "VONAGE_API_SECRET": "not-the-secret"})
+    finished = setup_in_process(project, {**account_apis_env, "VONAGE_API_SECRET": "not-the-secret"}, capsys)
 
     assert finished.returncode == 1
     assert finished.stdout == ""
@@ -106,11 +108,11 @@ def test_without_the_key_and_secret_setup_names_both_and_stops(project, account_
 
 
 def test_an_account_without_a_voice_number_is_told_how_to_get_one(
-    project, account_apis_env, application_api, numbers_api
+    project, account_apis_env, application_api, numbers_api, capsys
 ):
     numbers_api.numbers[:] = [owned_number("447700900009", features=("SMS",))]
 
-    finished = run_setup_process(project, account_apis_env)
+    finished = setup_in_process(project, account_apis_env, capsys)
 
     assert finished.returncode == 1
     assert "no number that can make voice calls" in finished.stderr
@@ -120,11 +122,11 @@ def test_an_account_without_a_voice_number_is_told_how_to_get_one(
 
 
 def test_an_account_with_several_numbers_lists_them_and_names_the_setting_to_fill_in(
-    project, account_apis_env, application_api, numbers_api
+    project, account_apis_env, application_api, numbers_api, capsys
 ):
     numbers_api.numbers[:] = [owned_number(VONAGE_NUMBER), owned_number("14155550100", "US")]
 
-    finished = run_setup_process(project, account_apis_env)
+    finished = setup_in_process(project, account_apis_env, capsys)
 
     assert finished.returncode == 1
     assert f"2 numbers that can make voice calls: {VONAGE_NUMBER}, 14155550100" in finished.stderr
@@ -133,7 +135,7 @@ def test_an_account_with_several_numbers_lists_them_and_names_the_setting_to_fil
 
     with (project / ".env").open("a") as env_file:
         env_file.write("VONAGE_NUMBER=+14155550100\n")
-    chosen = run_setup_process(project, account_apis_env)
+    chosen = setup_in_process(project, account_apis_env, capsys)
 
     assert chosen.returncode == 0, chosen.stderr
     assert numbers_api.updates[0].form["msisdn"] == "14155550100" and numbers_api.updates[0].form["country"] == "US"

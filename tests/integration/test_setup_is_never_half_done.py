@@ -1,6 +1,8 @@
-"""`python app.py setup`, run as a user runs it, against account APIs that answer badly: it is done
-whole or not at all, says in one line which step failed, and prints nothing from outside that it
-has not checked or escaped. Every other shape of answer is in test_setup_answer_shapes.py."""
+"""`python app.py setup` against account APIs that answer badly: it is done whole or not at all, says
+in one line which step failed, and prints nothing from outside that it has not checked or escaped.
+The first case runs it as a user runs it, twice; the others run it in this process (setup_in_process),
+where what it prints to each stream is what the process prints. Every other shape of answer is in
+test_setup_answer_shapes.py."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from tests.helpers import API_KEY, API_SECRET, VONAGE_NUMBER
-from tests.integration.helpers import private_pem, raw_answer, run_setup_process
+from tests.integration.helpers import private_pem, raw_answer, run_setup_process, setup_in_process
 from tools.standins.application_api import ApplicationApiStandIn
 from tools.standins.numbers_api import owned_number
 
@@ -61,13 +63,13 @@ def test_a_number_link_answered_with_nonsense_deletes_the_new_application_again_
 
 
 def test_a_env_that_is_a_folder_is_refused_before_anything_is_created(
-    project: Path, account_apis_env, application_api, numbers_api
+    project: Path, account_apis_env, application_api, numbers_api, capsys
 ):
     (project / ".env").unlink()
     (project / ".env").mkdir()
 
-    finished = run_setup_process(
-        project, {**account_apis_env, "VONAGE_API_KEY": API_KEY, "VONAGE_API_SECRET": API_SECRET}
+    finished = setup_in_process(
+        project, {**account_apis_env, "VONAGE_API_KEY": API_KEY, "VONAGE_API_SECRET": API_SECRET}, capsys
     )
 
     assert one_line(finished) == (
@@ -79,7 +81,7 @@ def test_a_env_that_is_a_folder_is_refused_before_anything_is_created(
 
 
 def test_a_count_of_a_million_million_numbers_stops_after_ten_pages(
-    project: Path, account_apis_env, application_api, numbers_api
+    project: Path, account_apis_env, application_api, numbers_api, capsys
 ):
     made_up = itertools.count(1)
     numbers_api.answer_with(
@@ -88,7 +90,7 @@ def test_a_count_of_a_million_million_numbers_stops_after_ten_pages(
     )
 
     started = time.monotonic()
-    line = one_line(run_setup_process(project, account_apis_env))
+    line = one_line(setup_in_process(project, account_apis_env, capsys))
 
     assert time.monotonic() - started < 30
     assert numbers_api.pages_listed == list(range(1, 11))
@@ -98,11 +100,11 @@ def test_a_count_of_a_million_million_numbers_stops_after_ten_pages(
 
 
 def test_pages_that_list_the_same_number_again_stop_at_the_first_that_adds_nothing_and_setup_goes_on(
-    project: Path, account_apis_env, application_api, numbers_api
+    project: Path, account_apis_env, application_api, numbers_api, capsys
 ):
     numbers_api.answer_with("list", lambda page: {"count": 10**12, "numbers": [owned_number(VONAGE_NUMBER)]})
 
-    finished = run_setup_process(project, account_apis_env)
+    finished = setup_in_process(project, account_apis_env, capsys)
 
     assert finished.returncode == 0, finished.stderr
     assert numbers_api.pages_listed == [1, 2]
@@ -110,19 +112,21 @@ def test_pages_that_list_the_same_number_again_stop_at_the_first_that_adds_nothi
     assert numbers_api.numbers[0]["app_id"] == application_id
 
 
-def test_a_count_sent_as_text_ends_in_one_line_not_a_traceback(project: Path, account_apis_env, numbers_api):
+def test_a_count_sent_as_text_ends_in_one_line_not_a_traceback(project: Path, account_apis_env, numbers_api, capsys):
     numbers_api.answer_with("list", lambda page: {**page, "count": "1"})
 
-    assert one_line(run_setup_process(project, account_apis_env)) == (
+    assert one_line(setup_in_process(project, account_apis_env, capsys)) == (
         "Setup failed while listing the account's numbers: Vonage's Numbers API gave an answer setup could not "
         "understand (count: Input should be a valid integer). Nothing was changed."
     )
 
 
-def test_a_private_key_that_is_not_rsa_is_never_saved(project: Path, account_apis_env, application_api, numbers_api):
+def test_a_private_key_that_is_not_rsa_is_never_saved(
+    project: Path, account_apis_env, application_api, numbers_api, capsys
+):
     application_api.answer_with("create", with_private_key(private_pem(ec.generate_private_key(ec.SECP256R1()))))
 
-    line = one_line(run_setup_process(project, account_apis_env))
+    line = one_line(setup_in_process(project, account_apis_env, capsys))
 
     application_id = deleted_application(application_api)
     assert line == (
@@ -135,12 +139,12 @@ def test_a_private_key_that_is_not_rsa_is_never_saved(project: Path, account_api
 
 
 def test_a_key_that_does_not_match_the_applications_public_key_is_never_saved(
-    project: Path, account_apis_env, application_api
+    project: Path, account_apis_env, application_api, capsys
 ):
     another_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     application_api.answer_with("create", with_private_key(private_pem(another_key)))
 
-    line = one_line(run_setup_process(project, account_apis_env))
+    line = one_line(setup_in_process(project, account_apis_env, capsys))
 
     assert "The private key in Vonage's answer does not belong to the application's public key in it." in line
     assert f"Setup deleted application {deleted_application(application_api)} again" in line
@@ -148,12 +152,12 @@ def test_a_key_that_does_not_match_the_applications_public_key_is_never_saved(
 
 
 def test_an_application_id_with_a_line_break_is_refused_not_printed(
-    project: Path, account_apis_env, application_api, numbers_api
+    project: Path, account_apis_env, application_api, numbers_api, capsys
 ):
     application_api.answer_with("create", lambda application: {**application, "id": application["id"] + "\nAll done"})
     env_before = (project / ".env").read_text()
 
-    finished = run_setup_process(project, account_apis_env)
+    finished = setup_in_process(project, account_apis_env, capsys)
 
     line = one_line(finished)
     assert "All done" not in finished.stderr
@@ -165,23 +169,23 @@ def test_an_application_id_with_a_line_break_is_refused_not_printed(
     assert numbers_api.updates == []
 
 
-def test_a_reason_holding_a_line_break_is_printed_escaped(project: Path, account_apis_env, numbers_api):
+def test_a_reason_holding_a_line_break_is_printed_escaped(project: Path, account_apis_env, numbers_api, capsys):
     forged = json.dumps({"title": "Down", "detail": "down\nSetup finished: all done"})
     numbers_api.answer_with("list", lambda page: raw_answer(forged, 500))
 
-    line = one_line(run_setup_process(project, account_apis_env))
+    line = one_line(setup_in_process(project, account_apis_env, capsys))
 
     assert "Vonage's Numbers API answered 500 (down\\nSetup finished: all done)." in line
 
 
 def test_when_the_delete_fails_too_the_application_id_is_printed_with_how_to_clean_up(
-    project: Path, account_apis_env, application_api, numbers_api
+    project: Path, account_apis_env, application_api, numbers_api, capsys
 ):
     application_api.answer_with("create", with_private_key("not a key"))
     application_api.fail("delete", 500)
     env_before = (project / ".env").read_text()
 
-    line = one_line(run_setup_process(project, account_apis_env))
+    line = one_line(setup_in_process(project, account_apis_env, capsys))
 
     [application_id] = application_api.applications
     assert line.endswith(
