@@ -1,6 +1,6 @@
 """`make demo`: the whole call against a local Voice API that behaves like Vonage, with no account,
-no .env and no network; each of its options, signed and unsigned where signing changes what the app
-sends; and README's sample, which must be what it prints."""
+no .env and no network; each of its options, signed and unsigned (signing changes what the app
+sends when a callee hangs up first); and README's sample, which must be what it prints."""
 
 from __future__ import annotations
 
@@ -65,23 +65,35 @@ def test_a_callee_who_hangs_up_early_is_sent_nothing_more_once_the_app_knows():
     assert "PROBLEM" not in output
 
 
-def test_the_demo_plays_a_wav_the_user_chose_at_the_level_asked_and_hangs_up_when_it_ends(project):
-    status, timeline, output = run_demo("--audio", "public/message.wav", "--audio-level", "0.5", project=project)
-
-    assert status == 0, output
-    assert "plays for 1.75 s" in output  # 0.75 s of audio, played once (auto), and a second for Vonage to fetch it
-    assert at(timeline, "app", "PUT stream message.wav loop 1 level 0.5")
-    assert at(timeline, "vonage", "fetched /audio/message.wav: WAV 8 kHz mono, 0.8 s")
-    assert 1.74 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 2.25
-
-
-def test_audio_loop_plays_the_users_mp3_that_many_times_and_auto_waits_for_them_all(project):
+def test_signed_the_demo_plays_a_wav_the_user_chose_twice_at_the_level_asked_and_hangs_up_when_it_ends(project):
     status, timeline, output = run_demo(
-        "--audio", "public/message.mp3", "--audio-loop", "3", "--stream-seconds", "auto", project=project
+        "--audio", "public/message.wav", "--audio-loop", "2", "--audio-level", "0.5", "--signed", project=project
     )
 
     assert status == 0, output
-    assert at(timeline, "app", "PUT stream message.mp3 loop 3")
+    assert "(signed webhooks)" in output
+    assert "plays for 2.5 s" in output  # 0.75 s of audio, twice (auto), and a second for Vonage to fetch it
+    assert at(timeline, "app", "PUT stream message.wav loop 2 level 0.5")
+    assert at(timeline, "vonage", "fetched /audio/message.wav: WAV 8 kHz mono, 0.8 s")
+    assert 2.49 <= at(timeline, "app", "PUT hangup") - at(timeline, "app", "PUT stream") < 3.0
+
+
+def test_unsigned_audio_loop_plays_the_users_mp3_that_many_times_quieter_and_auto_waits_for_them_all(project):
+    status, timeline, output = run_demo(
+        "--audio",
+        "public/message.mp3",
+        "--audio-loop",
+        "3",
+        "--audio-level",
+        "-0.3",
+        "--stream-seconds",
+        "auto",
+        project=project,
+    )
+
+    assert status == 0, output
+    assert "(signed webhooks)" not in output
+    assert at(timeline, "app", "PUT stream message.mp3 loop 3 level -0.3")
     played = float(re.search(r"message\.mp3 plays for ([\d.]+) s", output)[1])
     once = mutagen.mp3.MP3(project / "public" / "message.mp3").info.length
     assert played == pytest.approx(3 * once + 1, abs=0.01)  # three times its length, and a second to fetch it

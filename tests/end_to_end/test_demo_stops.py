@@ -63,8 +63,9 @@ def test_stopping_the_demo_mid_call_stops_app_py_hangs_up_and_removes_its_tempor
     assert "PROBLEM" not in output and "Traceback" not in output
 
 
-def test_with_browser_a_person_places_a_call_from_the_link_and_ctrl_c_ends_the_demo(start_demo):
-    demo, printed = start_demo("--browser", "--stream-seconds", "1")
+@pytest.mark.parametrize("signing", [[], ["--signed"]], ids=["unsigned", "signed"])
+def test_with_browser_a_person_places_a_call_from_the_link_and_ctrl_c_ends_the_demo(start_demo, signing):
+    demo, printed = start_demo("--browser", "--stream-seconds", "1", *signing)
     app_py = its_app_py(demo)
     link = wait_until(
         lambda: re.search(r"Open (\S+/call\?token=\S+) in a browser", printed.read_text()), 30, "the link"
