@@ -85,7 +85,7 @@ def project(tmp_path: Path) -> Path:
     for name in ("app.py", "public", "stream_audio", "templates", "static", "tools"):
         source = PROJECT_DIR / name
         if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, project / name)  # with its bytecode, still valid: copytree keeps mtimes
         else:
             shutil.copy(source, project / name)
     write_mp3(project / "public" / "message.mp3", 0.6)
