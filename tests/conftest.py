@@ -33,6 +33,12 @@ from tools.standins.numbers_api import NumbersApiStandIn, owned_number
 from tools.standins.voice_api import VoiceApiStandIn
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` go first: the workers take tests in this order, and one that waits out
+    one of Vonage's ten-second timers near the end would keep the whole run waiting for it."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(autouse=True)
 def info_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)

@@ -62,6 +62,7 @@ def test_an_ncco_that_fails_vonages_schema_is_named_and_the_call_fails(tmp_path)
     assert at(timeline, "vonage", "-> app  event failed")
 
 
+@pytest.mark.long
 def test_an_app_that_never_hangs_up_is_ended_by_vonage_at_length_timer_and_the_demo_exits_1(tmp_path):
     broken = app_broken_by(
         tmp_path,

@@ -79,6 +79,7 @@ def test_the_answer_ncco_for_a_caller_is_valid_and_bounded_so_that_it_ends_the_c
     assert silence["loop"] == math.ceil((math.ceil(STREAM_SECONDS) + 10) / 60) == 1
 
 
+@pytest.mark.long
 def test_a_caller_the_app_cannot_hang_up_is_ended_by_the_answer_ncco_running_out(start_app, voice_api, project, caplog):
     write_mp3(project / "public" / "silence.mp3", 3.0)  # 4 loops of it outlast length_timer's 11 s
     app = start_app(project_dir=project, GREETING="", VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET)

@@ -75,6 +75,7 @@ def test_an_ncco_for_a_caller_that_fails_vonages_schema_is_named_and_the_call_fa
             lambda: time.sleep(10.5),  # Vonage waits 10 s for an answer
             "failed for started: it did not answer in time",
             id="slower than Vonage waits",
+            marks=pytest.mark.long,
         ),
     ],
 )
