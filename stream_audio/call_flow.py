@@ -38,11 +38,9 @@ log = logging.getLogger(__name__)
 ANSWERED_WAIT_SECONDS = 10
 # How long shutdown waits for its hang-ups; Vonage's length_timer ends any it missed.
 SHUTDOWN_SECONDS = 5
-# A transient failure (429, 5xx, timeout, no connection) is retried after 0.5 s, 1 s,
-# 2 s, ... for as long as the request still has a point.
+# A transient failure (429, 5xx, timeout, no connection) is retried after 0.5 s, 1 s, 2 s, ... while it has a point.
 FIRST_RETRY_SECONDS = 0.5
-# Music started later than this after `answered` would be cut off by length_timer
-# before STREAM_SECONDS are up, so the call is hung up instead.
+# Music started later than this after `answered` would be cut short by length_timer: the call is hung up instead.
 LATEST_MUSIC_START_SECONDS = CALL_MARGIN_SECONDS / 2
 # How urgent each request is when the account's limit makes them queue.
 PRIORITIES = {
@@ -79,6 +77,7 @@ class CallFlow:
         self._changed = threading.Condition(self._lock)
         self._calls = CallTable()
         self._closing = False
+        self._placed_while_closing: list[Call] = []
 
     # --- what the pages ask -------------------------------------------------------------
 
@@ -149,6 +148,7 @@ class CallFlow:
         self._later(call.longest_life, call, Call.outlived)
         if self._closing:
             log.info("call %s: placed while shutting down; hanging it up", call.uuid)
+            self._placed_while_closing.append(call)
             self._carry_out(call, call.shutting_down())
 
     # --- events from Vonage ---------------------------------------------------------------
@@ -279,9 +279,10 @@ class CallFlow:
         give_up_at = time.monotonic() + SHUTDOWN_SECONDS
         with self._changed:
             self._closing = True
-            # A call being placed now is hung up as soon as it exists (see _add).
+            # A call being placed now is hung up as soon as it exists (_add), perhaps before this looks: it counts.
             self._changed.wait_for(lambda: self._calls.being_placed == 0, SHUTDOWN_SECONDS)
             in_progress = [call for call in self._calls if call.in_progress]
+            in_progress += [call for call in self._placed_while_closing if call not in in_progress]
         self._deadlines.stop()
         if in_progress:
             log.info("shutting down: ending %d call(s) in progress", len(in_progress))
