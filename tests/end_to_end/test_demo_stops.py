@@ -21,8 +21,17 @@ from tests.helpers import wait_until
 
 
 def its_app_py(demo: subprocess.Popen) -> int:
-    [app_py] = wait_until(lambda: children_of(demo.pid), 30, "the demo starting app.py")
+    """app.py's pid, once the demo's child is app.py: just forked, it is still a copy of the demo,
+    with the demo's environment (on a busy machine, long enough for a test to read it)."""
+    [app_py] = wait_until(lambda: [pid for pid in children_of(demo.pid) if runs_app_py(pid)], 30, "app.py starting")
     return app_py
+
+
+def runs_app_py(pid: int) -> bool:
+    try:
+        return "app.py" in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return False  # gone meanwhile
 
 
 def listening(port: str) -> bool:
