@@ -82,7 +82,8 @@ def start_process(
             **overrides,
         }
         started.append(RunningProcess(user_environment(**env), tmp_path / f"app-{len(started)}.log"))
-        assert started[-1].wait_until_serving(), f"app.py did not start serving:\n{started[-1].log()}"
+        # Well under a second alone; with two copies of the suite and two busy loops on two cores, once over 15 s.
+        assert started[-1].wait_until_serving(timeout=45), f"app.py did not start serving:\n{started[-1].log()}"
         return started[-1]
 
     yield start
