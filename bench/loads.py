@@ -132,18 +132,13 @@ def slow_clients(app: BenchedApp, count: int) -> list[tuple[str, str, str]]:
     ]
 
 
-CREATE_APP_LOADS = "stream_audio.person_routes, stream_audio.vonage_routes, stream_audio.voice_api"
-
-
 def start_up(env: dict[str, str], work: Path, runs: int = 9) -> list[tuple[str, str, str]]:
-    """`import app` in a fresh interpreter, the same with the modules create_app loads (the Voice
-    API SDK among them), and `python app.py` from its start to its first HTTP answer: medians of
-    `runs`, as a user starts it, with Python's bytecode cache (some machines turn it off with
-    PYTHONDONTWRITEBYTECODE)."""
+    """`import app` in a fresh interpreter, and `python app.py` from its start to its first HTTP
+    answer: medians of `runs`, as a user starts it, with Python's bytecode cache (some machines turn
+    it off with PYTHONDONTWRITEBYTECODE)."""
     env = {name: value for name, value in env.items() if name != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-c", "import app"], cwd=PROJECT_DIR, env=env, check=True)  # the cache
     imports = [_import_seconds("app", env) for _ in range(runs)]
-    built = [_import_seconds(f"app, {CREATE_APP_LOADS}", env) for _ in range(runs)]
     first_answers = []
     for run in range(runs):
         started = time.perf_counter()
@@ -158,7 +153,6 @@ def start_up(env: dict[str, str], work: Path, runs: int = 9) -> list[tuple[str, 
         app.stop()
     return [
         (f"`import app`, median of {runs}", "< 0.35 s", f"{statistics.median(imports):.3f} s"),
-        ("... with the modules create_app loads", "-", f"{statistics.median(built):.3f} s"),
         (f"`python app.py` to its first answer, median of {runs}", "-", f"{statistics.median(first_answers):.3f} s"),
     ]
 

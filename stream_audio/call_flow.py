@@ -281,20 +281,20 @@ class CallFlow:
             self._closing = True
             # A call being placed now is hung up as soon as it exists (_add), perhaps before this looks: it counts.
             self._changed.wait_for(lambda: self._calls.being_placed == 0, SHUTDOWN_SECONDS)
-            in_progress = [call for call in self._calls if call.in_progress]
-            in_progress += [call for call in self._placed_while_closing if call not in in_progress]
+            ending = [call for call in self._calls if call.in_progress]
+            ending += [call for call in self._placed_while_closing if call not in ending]
         self._deadlines.stop()
-        if in_progress:
-            log.info("shutting down: ending %d call(s) in progress", len(in_progress))
+        if ending:
+            log.info("shutting down: ending %d call(s) in progress", len(ending))
         with self._changed:
-            for call in in_progress:
+            for call in ending:
                 self._carry_out(call, call.shutting_down())
             left = give_up_at - time.monotonic()
-            self._changed.wait_for(lambda: not any(call.in_progress for call in in_progress), left)
-            ended = sum(call.state in (CallState.HUNG_UP, CallState.ENDED) for call in in_progress)
-        if in_progress:
-            rest = "" if ended == len(in_progress) else "; Vonage's length_timer ends the rest"
-            log.info("shutting down: ended %d of %d call(s)%s", ended, len(in_progress), rest)
+            self._changed.wait_for(lambda: not any(call.in_progress for call in ending), left)
+            ended = sum(call.state in (CallState.HUNG_UP, CallState.ENDED) for call in ending)
+        if ending:
+            rest = "" if ended == len(ending) else "; Vonage's length_timer ends the rest"
+            log.info("shutting down: ended %d of %d call(s)%s", ended, len(ending), rest)
         # A request still in flight is abandoned: its thread does not hold up the exit.
         self._pacer.stop(max(0.0, give_up_at - time.monotonic()))
-        return len(in_progress) - ended
+        return len(ending) - ended

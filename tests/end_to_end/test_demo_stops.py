@@ -76,6 +76,7 @@ def test_stopping_the_demo_mid_call_stops_app_py_hangs_up_and_removes_its_tempor
 def test_with_browser_a_person_places_a_call_from_the_link_and_ctrl_c_ends_the_demo(start_demo, signing):
     demo, printed = start_demo("--browser", "--stream-seconds", "1", *signing)
     app_py = its_app_py(demo)
+    assert bool(environment_of(app_py)["VONAGE_SIGNATURE_SECRET"]) == bool(signing)
     link = wait_until(
         lambda: re.search(r"Open (\S+/call\?token=\S+) in a browser", printed.read_text()), 30, "the link"
     )
@@ -87,6 +88,7 @@ def test_with_browser_a_person_places_a_call_from_the_link_and_ctrl_c_ends_the_d
 
     assert demo.wait(timeout=30) == 0
     output = printed.read_text()
+    assert ("(signed webhooks)" in output) == bool(signing)
     assert "call over: the app hung up" in output
     assert output.splitlines()[-1] == "Every call went as it should."
     assert not Path(f"/proc/{app_py}").exists()
